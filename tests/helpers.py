@@ -1,0 +1,73 @@
+"""Small random inputs for detector tests."""
+
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+
+def random_det_batch(
+    num_images: int = 2, size: int = 320, num_classes: int = 80, seed: int = 0
+) -> dict:
+    """A batch as a dataloader gives it: uint8 images and samples with
+    a few random ground-truth boxes each."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(num_images):
+        inputs.append(
+            torch.randint(
+                0, 256, (3, size, size), generator=g, dtype=torch.uint8
+            )
+        )
+        xy = torch.rand(3, 2, generator=g) * size * 0.6
+        wh = torch.rand(3, 2, generator=g) * size * 0.3 + size * 0.1
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                pad_shape=(size, size),
+                scale_factor=(1.0, 1.0),
+                batch_input_shape=(size, size),
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1),
+            labels=torch.randint(0, num_classes, (3,), generator=g),
+        )
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def loss_backward_predict(model, num_classes: int, size: int = 320) -> list:
+    """Run loss + backward and predict on a random batch; check the losses
+    are finite and return the predictions."""
+    model.train()
+    data = model.data_preprocessor(
+        random_det_batch(2, size, num_classes), training=True
+    )
+    losses = model(**data, mode='loss')
+    total = sum(
+        v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
+        for k, v in losses.items()
+        if 'loss' in k
+    )
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+    model.eval()
+    data = model.data_preprocessor(
+        random_det_batch(1, size, num_classes, seed=1), training=False
+    )
+    with torch.no_grad():
+        results = model(**data, mode='predict')
+    for result in results:
+        pred = result.pred_instances
+        n = len(pred)
+        assert pred.bboxes.shape == (n, 4)
+        assert pred.scores.shape == (n,) and pred.labels.shape == (n,)
+        if n:
+            assert (
+                0 <= int(pred.labels.min())
+                and int(pred.labels.max()) < num_classes
+            )
+    return results

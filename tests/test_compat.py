@@ -1,0 +1,145 @@
+"""The upstream fixes: safe Runner checkpoints and mmdet's SSDHead."""
+
+import os
+import pickle
+
+import pytest
+import torch
+from helpers import loss_backward_predict
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.runner import Runner, load_checkpoint
+from torch import nn
+from torch.utils.data import Dataset
+
+import mixdet  # noqa: F401  (applies the fixes)
+
+
+class ToyModel(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 1)
+
+    def forward(self, inputs, targets=None, mode='tensor'):
+        out = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=((out - targets) ** 2).mean())
+        return out
+
+
+class ToyData(Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        g = torch.Generator().manual_seed(index)
+        return dict(
+            inputs=torch.randn(4, generator=g),
+            targets=torch.randn(1, generator=g),
+        )
+
+
+def make_runner(work_dir, max_iters, **kwargs):
+    torch.manual_seed(0)  # the same initial weights for every run
+    return Runner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyData(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=2,
+            collate_fn=dict(type='default_collate'),
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        param_scheduler=dict(
+            type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=3
+        ),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False)
+        ),
+        randomness=dict(seed=0),
+        **kwargs,
+    )
+
+
+def test_runner_checkpoint_loads_and_resumes(tmp_path):
+    runner = make_runner(tmp_path / 'a', max_iters=4)
+    runner.train()
+    path = str(tmp_path / 'a' / 'iter_4.pth')
+    # torch's default weights_only=True path, as mmengine calls it.
+    checkpoint = torch.load(path)
+    assert 'HistoryBuffer' in repr(
+        type(next(iter(checkpoint['message_hub']['log_scalars'].values())))
+    )
+    model = ToyModel()
+    load_checkpoint(model, path)
+    assert torch.equal(model.linear.weight, runner.model.linear.weight)
+
+    resumed = make_runner(
+        tmp_path / 'b',
+        max_iters=6,
+        resume=True,
+        load_from=str(tmp_path / 'a' / 'iter_2.pth'),
+    )
+    resumed.train()
+    assert resumed.iter == 6
+    straight = make_runner(tmp_path / 'c', max_iters=6)
+    straight.train()
+    assert torch.equal(
+        resumed.model.linear.weight, straight.model.linear.weight
+    )
+
+
+class Exploit:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.path}',))
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': Exploit(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(ToyModel(), str(path))
+    runner = make_runner(tmp_path / 'w', max_iters=1, load_from=str(path))
+    with pytest.raises(pickle.UnpicklingError):
+        runner.load_or_resume()
+    assert not marker.exists()
+
+
+class GetattrEscape:
+    """Tries to reach a module's globals through an allowed class."""
+
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
+    path = tmp_path / 'escape.pth'
+    torch.save({'state_dict': {}, 'meta': GetattrEscape()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
+        torch.load(path)
+
+
+def test_mmdet_ssdlite_mobilenetv2_config_trains_and_predicts():
+    import mmdet
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    path = os.path.join(
+        os.path.dirname(mmdet.__file__),
+        '.mim',
+        'configs',
+        'ssd',
+        'ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+    )
+    model = MODELS.build(Config.fromfile(path).model)
+    model.init_weights()
+    loss_backward_predict(model, num_classes=80)

@@ -1,0 +1,3 @@
+"""Placeholder until the demo lands."""
+
+print('make demo: not implemented yet')
