@@ -1,0 +1,35 @@
+"""Conv -> norm -> activation, keyed like mmcv's ``ConvModule``."""
+
+from typing import Optional
+
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch import nn
+
+
+class ConvNormAct(nn.Sequential):
+    """Any conv module followed by a norm layer and an optional activation.
+
+    Unlike ``ConvModule`` it accepts an already-built conv (a
+    :class:`MixConv2d`, a grouped 1x1 conv, a TF-'same' conv), while keeping
+    ``ConvModule``'s state-dict keys (``conv.*``, ``bn.*``).
+
+    Args:
+        conv: The convolution.
+        out_channels: Output channels of ``conv``.
+        norm_cfg: Norm layer config, e.g. ``dict(type='BN')``.
+        act_cfg: Activation config, or None for none.
+    """
+
+    def __init__(
+        self,
+        conv: nn.Module,
+        out_channels: int,
+        norm_cfg: dict,
+        act_cfg: Optional[dict],
+    ) -> None:
+        super().__init__()
+        self.add_module('conv', conv)
+        norm_name, norm = build_norm_layer(norm_cfg, out_channels)
+        self.add_module(norm_name, norm)
+        if act_cfg is not None:
+            self.add_module('activate', build_activation_layer(act_cfg))

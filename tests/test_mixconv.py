@@ -1,0 +1,150 @@
+"""MixConv2d against an explicit split -> conv -> concat reference."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mixdet.models.layers import (
+    GroupedPointwiseConv2d,
+    MixConv2d,
+    make_depthwise_conv,
+    split_channels,
+)
+
+
+def tf_same_pad(size, k, s, d=1):
+    out = math.ceil(size / s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def reference_mixconv(
+    x, weights, kernel_sizes, splits, stride, padding, dilations
+):
+    outs, start = [], 0
+    for w, k, c, d in zip(weights, kernel_sizes, splits, dilations):
+        part = x[:, start : start + c]
+        start += c
+        size = w.shape[-1]
+        assert size == (3 if d > 1 else k)  # the kernel the list asked for
+        if padding == 'same':
+            top, bottom = tf_same_pad(part.shape[2], size, stride, d)
+            left, right = tf_same_pad(part.shape[3], size, stride, d)
+        else:
+            top = bottom = left = right = d * (size - 1) // 2
+        part = F.pad(part, (left, right, top, bottom))
+        outs.append(F.conv2d(part, w, stride=stride, dilation=d, groups=c))
+    return torch.cat(outs, 1)
+
+
+@pytest.mark.parametrize(
+    'channels,groups,expected',
+    [
+        (40, 3, [14, 13, 13]),
+        (120, 4, [30, 30, 30, 30]),
+        (7, 2, [4, 3]),
+        (16, 1, [16]),
+    ],
+)
+def test_equal_split_matches_reference_rule(channels, groups, expected):
+    assert split_channels(channels, groups) == expected
+
+
+def test_exponential_and_explicit_split():
+    assert split_channels(32, 4, 'exponential') == [16, 8, 4, 4]
+    assert split_channels(10, 2, [3, 7]) == [3, 7]
+    conv = MixConv2d(32, (3, 5, 7, 9), split='exponential')
+    assert conv.splits == [16, 8, 4, 4]
+    assert [c.weight.shape[0] for c in conv.convs] == [16, 8, 4, 4]
+
+
+@pytest.mark.parametrize('padding', ['symmetric', 'same'])
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('size', [(15, 15), (16, 11)])
+def test_mixconv_equals_reference(padding, stride, size):
+    g = torch.Generator().manual_seed(stride * 100 + size[0])
+    for _ in range(3):
+        num = int(torch.randint(1, 5, (1,), generator=g))
+        kernels = sorted(
+            int(k) * 2 + 1 for k in torch.randint(0, 5, (num,), generator=g)
+        )
+        channels = int(torch.randint(num, 24, (1,), generator=g))
+        conv = MixConv2d(channels, kernels, stride, padding=padding)
+        x = torch.randn(2, channels, *size, generator=g)
+        weights = [c.weight for c in conv.convs]
+        expected = reference_mixconv(
+            x, weights, kernels, conv.splits, stride, padding, [1] * num
+        )
+        out = conv(x)
+        assert out.shape == expected.shape
+        assert out.shape[-2:] == (
+            math.ceil(size[0] / stride),
+            math.ceil(size[1] / stride),
+        )
+        torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+def test_dilated_mixconv_equals_reference():
+    conv = MixConv2d(12, (3, 5, 7), dilated=True)
+    assert [tuple(c.weight.shape[-2:]) for c in conv.convs] == [(3, 3)] * 3
+    assert [c.dilation[0] for c in conv.convs] == [1, 2, 3]
+    x = torch.randn(1, 12, 13, 10)
+    expected = reference_mixconv(
+        x,
+        [c.weight for c in conv.convs],
+        (3, 5, 7),
+        conv.splits,
+        1,
+        'symmetric',
+        [1, 2, 3],
+    )
+    torch.testing.assert_close(conv(x), expected, rtol=0, atol=1e-6)
+
+
+def test_channel_multiplier():
+    conv = MixConv2d(6, (3, 5), channel_multiplier=2)
+    assert conv(torch.randn(1, 6, 8, 8)).shape == (1, 12, 8, 8)
+
+
+def test_state_dict_keys_follow_timm():
+    assert list(MixConv2d(8, (3, 5)).state_dict()) == ['0.weight', '1.weight']
+    assert list(make_depthwise_conv(8, 3).state_dict()) == ['weight']
+    pw = GroupedPointwiseConv2d(16, 96, 2)
+    assert [tuple(v.shape) for v in pw.state_dict().values()] == [
+        (48, 8, 1, 1),
+        (48, 8, 1, 1),
+    ]
+
+
+def test_grouped_pointwise_equals_block_diagonal_conv():
+    pw = GroupedPointwiseConv2d(7, 10, 2)
+    x = torch.randn(1, 7, 5, 5)
+    w = torch.zeros(10, 7, 1, 1)
+    w[:5, :4] = pw._modules['0'].weight
+    w[5:, 4:] = pw._modules['1'].weight
+    torch.testing.assert_close(pw(x), F.conv2d(x, w), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    'kwargs,words',
+    [
+        (dict(kernel_sizes=4), ['kernel_sizes', 'odd']),
+        (dict(kernel_sizes=(3, 0)), ['kernel_sizes', 'odd']),
+        (dict(kernel_sizes=-3), ['kernel_sizes', 'odd']),
+        (dict(kernel_sizes=()), ['kernel_sizes', 'at least one']),
+        (dict(split=[4, 4]), ['split', 'sum to the channels (16)']),
+        (dict(split='halves'), ['split', "'equal'", "'exponential'"]),
+        (dict(dilated=True, stride=2), ['dilated', 'stride=1']),
+        (dict(padding='valid'), ['padding', "'symmetric'", "'same'"]),
+        (dict(kernel_sizes=(3,) * 17), ['split', 'empty group']),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, words):
+    args = dict(channels=16, kernel_sizes=(3, 5))
+    args.update(kwargs)
+    with pytest.raises(ValueError) as info:
+        MixConv2d(**args)
+    for word in words:
+        assert word in str(info.value)
