@@ -1,0 +1,7 @@
+"""Backbones registered in mmdet's ``MODELS``."""
+
+from .mixnet import MixNet, decode_arch
+from .mobilenet_v1 import MixMobileNetV1
+from .mobilenet_v2 import MixMobileNetV2
+
+__all__ = ['MixMobileNetV1', 'MixMobileNetV2', 'MixNet', 'decode_arch']

@@ -1,0 +1,116 @@
+"""What every mixdet backbone shares: argument checks, freezing, norm_eval
+and gradient checkpointing."""
+
+from typing import Sequence
+
+import torch
+import torch.utils.checkpoint as cp
+from mmengine.model import BaseModule
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+DEFAULT_INIT_CFG = [
+    dict(type='Kaiming', layer='Conv2d'),
+    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+]
+
+
+def check_out_indices(
+    out_indices: Sequence[int], num_outputs: int, meaning: str
+) -> tuple[int, ...]:
+    """Return ``out_indices`` as a tuple, or raise naming the valid range."""
+    indices = tuple(out_indices)
+    if (
+        not indices
+        or any(
+            not isinstance(i, int) or not 0 <= i < num_outputs for i in indices
+        )
+        or list(indices) != sorted(set(indices))
+    ):
+        raise ValueError(
+            f'out_indices must be increasing ints in '
+            f'0..{num_outputs - 1} ({meaning}), got {indices}'
+        )
+    return indices
+
+
+def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
+    """Return ``frozen_stages`` or raise naming the valid range."""
+    if frozen_stages not in range(-1, num_stages + 1):
+        raise ValueError(
+            f'frozen_stages must be in -1..{num_stages}, got {frozen_stages!r}'
+        )
+    return frozen_stages
+
+
+def check_widen_factor(widen_factor: float) -> float:
+    """Return ``widen_factor`` or raise unless it is positive."""
+    if (
+        isinstance(widen_factor, bool)
+        or not isinstance(widen_factor, (int, float))
+        or widen_factor <= 0
+    ):
+        raise ValueError(
+            f'widen_factor must be a positive number, got {widen_factor!r}'
+        )
+    return widen_factor
+
+
+class MixBackbone(BaseModule):
+    """Base class of mixdet's backbones, laid out as mmdet's MobileNetV2.
+
+    A subclass builds a stem ``conv1`` and the stages it needs as children,
+    and lists the stages' names in ``self.layers``; output ``i`` is the
+    output of stage ``self.layers[i]``.
+
+    ``frozen_stages = i`` freezes the stem and the first ``i`` stages
+    (weights and BN statistics); ``norm_eval`` keeps every BN in eval mode;
+    ``with_cp`` checkpoints every block of a stage while training.
+    """
+
+    conv1: nn.Module
+    layers: list[str]
+    out_indices: tuple[int, ...]
+    frozen_stages: int = -1
+    norm_eval: bool = False
+    with_cp: bool = False
+
+    def freezable_modules(self) -> list[nn.Module]:
+        """Stem first, then the stages in order."""
+        return [self.conv1] + [getattr(self, name) for name in self.layers]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.conv1(x)
+        outs = []
+        for i, name in enumerate(self.layers):
+            x = self.run_stage(getattr(self, name), x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def _freeze_stages(self) -> None:
+        for module in self.freezable_modules()[: self.frozen_stages + 1]:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'MixBackbone':
+        """Set train mode, keeping frozen stages (and with ``norm_eval`` all
+        norm layers) in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    def run_stage(self, stage: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Run a stage, checkpointing each block if ``with_cp``."""
+        blocks = stage if isinstance(stage, nn.Sequential) else [stage]
+        for block in blocks:
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+        return x

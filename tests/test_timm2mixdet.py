@@ -1,0 +1,115 @@
+"""tools/model_converters/timm2mixdet.py: timm weights -> Pretrained init."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO_DIR, load_golden
+from seeded_weights import seeded_input, seeded_state_dict
+
+from mixdet.converters import ConversionError, convert_timm_mixnet
+from mixdet.models.backbones import MixNet
+
+TOOL = os.path.join(REPO_DIR, 'tools', 'model_converters', 'timm2mixdet.py')
+
+
+def run_tool(*args):
+    return subprocess.run(
+        [sys.executable, TOOL, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_DIR,
+    )
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return load_golden('tf_mixnet_s')
+
+
+def test_cli_output_loads_as_pretrained_and_matches_timm(tmp_path, golden):
+    src, dst = tmp_path / 'tf_mixnet_s.pth', tmp_path / 'out' / 'mixnet-s.pth'
+    # timm checkpoints come bare or wrapped; use a DataParallel-style one.
+    weights = seeded_state_dict(golden['state_dict_shapes'])
+    torch.save({'model': {f'module.{k}': v for k, v in weights.items()}}, src)
+    result = run_tool(src, dst)
+    assert result.returncode == 0, result.stderr
+    assert 'MixNet-S' in result.stdout and "padding='same'" in result.stdout
+    saved = torch.load(dst, weights_only=True)
+    assert not any(k.startswith('classifier') for k in saved['state_dict'])
+
+    model = MixNet(
+        's',
+        out_indices=(2, 3, 4, 5),
+        padding='same',
+        norm_cfg=dict(type='BN', eps=1e-3),
+        init_cfg=dict(type='Pretrained', checkpoint=str(dst)),
+    )
+    model.init_weights()
+    model.eval()
+    case = golden['cases'][1]
+    shape = case['input_shape']
+    x = seeded_input(shape[0], shape[2], shape[3], seed=case['input_seed'])
+    with torch.no_grad():
+        outs = model(x)
+    expected = list(case['features'][2:]) + [case['forward_features']]
+    for out, ref in zip(outs, expected):
+        assert (out - ref).abs().max() < 1e-4
+
+
+def test_keep_classifier(tmp_path, golden):
+    src, dst = tmp_path / 'a.pth', tmp_path / 'b.pth'
+    torch.save(seeded_state_dict(golden['state_dict_shapes']), src)
+    assert run_tool(src, dst, '--keep-classifier').returncode == 0
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    assert saved['classifier.weight'].shape == (1000, 1536)
+
+
+def test_unknown_keys_are_listed_and_nothing_written(tmp_path, golden):
+    weights = seeded_state_dict(golden['state_dict_shapes'])
+    weights['blocks.2.0.attn.weight'] = torch.zeros(1)
+    weights['fc_extra.bias'] = torch.zeros(1)
+    src, dst = tmp_path / 'a.pth', tmp_path / 'b.pth'
+    torch.save(weights, src)
+    result = run_tool(src, dst)
+    assert result.returncode == 1
+    assert 'blocks.2.0.attn.weight' in result.stderr
+    assert 'fc_extra.bias' in result.stderr
+    assert not dst.exists() and os.listdir(tmp_path) == ['a.pth']
+    with pytest.raises(ConversionError, match='2 keys'):
+        convert_timm_mixnet(weights)
+
+
+def test_missing_keys_are_listed_and_nothing_written(tmp_path, golden):
+    weights = seeded_state_dict(golden['state_dict_shapes'])
+    del weights['blocks.3.1.conv_dw.0.weight']
+    src, dst = tmp_path / 'a.pth', tmp_path / 'b.pth'
+    torch.save(weights, src)
+    result = run_tool(src, dst, '--arch', 's')
+    assert result.returncode == 1
+    assert 'missing' in result.stderr
+    assert 'layer4.1.depthwise_conv.conv.0.weight' in result.stderr
+    assert not dst.exists()
+
+
+def test_missing_source_file(tmp_path):
+    result = run_tool(tmp_path / 'nope.pth', tmp_path / 'b.pth')
+    assert result.returncode == 1 and 'does not exist' in result.stderr
+    assert not (tmp_path / 'b.pth').exists()
+
+
+def test_arch_is_found_from_shapes(tmp_path):
+    for name, arch in (('mixnet_m', 'm'), ('mixnet_xl', 'xl')):
+        weights = seeded_state_dict(load_golden(name)['state_dict_shapes'])
+        torch.save(weights, tmp_path / f'{name}.pth')
+        result = run_tool(tmp_path / f'{name}.pth', tmp_path / f'{arch}.pth')
+        assert result.returncode == 0, result.stderr
+        assert f"arch='{arch}'" in result.stdout
+        model = MixNet(arch, out_indices=range(6))
+        model.load_state_dict(
+            torch.load(tmp_path / f'{arch}.pth', weights_only=True)[
+                'state_dict'
+            ]
+        )

@@ -1,0 +1,121 @@
+"""Convert timm MixNet ImageNet weights into a mixdet backbone checkpoint.
+
+    python tools/model_converters/timm2mixdet.py mixnet_s.pth mixnet-s.pth
+
+The output loads with ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+import torch
+
+from mixdet.converters import (
+    ConversionError,
+    compare_keys,
+    convert_timm_mixnet,
+    extract_state_dict,
+)
+from mixdet.models.backbones.mixnet import MixNet
+from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='timm mixnet_* / tf_mixnet_* checkpoint')
+    parser.add_argument('dst', help='mixdet checkpoint to write')
+    parser.add_argument(
+        '--arch',
+        choices=['auto', *MIXNET_ARCHS],
+        default='auto',
+        help='MixNet arch of the weights (default: found from the shapes)',
+    )
+    parser.add_argument(
+        '--keep-classifier',
+        action='store_true',
+        help='also keep the 1000-class classifier (classifier.*)',
+    )
+    return parser.parse_args(argv)
+
+
+def backbone_keys(arch: str) -> dict:
+    """Expected keys and shapes of a full MixNet (all stages and head)."""
+    return MixNet(
+        arch, out_indices=range(6), init_cfg=dict(type='Constant', val=0)
+    ).state_dict()
+
+
+def convert_file(
+    src: str, dst: str, arch: str = 'auto', keep_classifier: bool = False
+) -> str:
+    """Convert ``src`` to ``dst``; return the arch. Nothing is written on
+    error."""
+    if not os.path.isfile(src):
+        raise ConversionError(f'src checkpoint {src!r} does not exist')
+    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    converted = convert_timm_mixnet(
+        extract_state_dict(checkpoint), keep_classifier=keep_classifier
+    )
+    backbone = {
+        k: v for k, v in converted.items() if not k.startswith('classifier.')
+    }
+    candidates = list(MIXNET_ARCHS) if arch == 'auto' else [arch]
+    report = {}
+    for name in candidates:
+        problems = compare_keys(backbone_keys(name), backbone)
+        if not problems:
+            break
+        report[name] = problems
+    else:
+        lines = [f'  arch {n!r}: ' + '; '.join(p) for n, p in report.items()]
+        raise ConversionError(
+            f'{src} does not match a MixNet arch ({", ".join(candidates)}):'
+            '\n' + '\n'.join(lines)
+        )
+    out_dir = os.path.dirname(os.path.abspath(dst))
+    os.makedirs(out_dir, exist_ok=True)
+    # Write next to dst, then rename: no half-written file on failure.
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save(
+            {
+                'state_dict': converted,
+                'meta': {'arch': name, 'source': os.path.basename(src)},
+            },
+            tmp,
+        )
+        os.replace(tmp, dst)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return name
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        arch = convert_file(
+            args.src, args.dst, args.arch, args.keep_classifier
+        )
+    except ConversionError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
+    tf = os.path.basename(args.src).startswith('tf_')
+    print(
+        f'wrote {args.dst} (MixNet-{arch.upper()})\nuse it as:\n'
+        f"  backbone=dict(type='MixNet', arch='{arch}', "
+        + (
+            "padding='same', norm_cfg=dict(type='BN', eps=1e-3), "
+            if tf
+            else ''
+        )
+        + f"init_cfg=dict(type='Pretrained', checkpoint='{args.dst}'))"
+    )
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
