@@ -1,0 +1,162 @@
+"""MobileNetV1 whose depthwise convs are any kernel size or MixConv."""
+
+from typing import Optional, Sequence, Union
+
+from mmdet.models.utils import make_divisible
+from mmdet.registry import MODELS
+from torch import nn
+
+from ..layers import (
+    ConvNormAct,
+    check_kernel_sizes,
+    make_conv2d,
+    make_depthwise_conv,
+)
+from ..layers.channel_split import SplitType
+from .base import (
+    DEFAULT_INIT_CFG,
+    MixBackbone,
+    check_frozen_stages,
+    check_out_indices,
+    check_widen_factor,
+)
+
+# Output channels and stride of the 13 depthwise-separable layers
+# (Howard et al. 2017, Table 1). conv11 is index 10, conv13 index 12.
+MOBILENET_V1_SETTINGS = [
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+]
+
+
+class DepthwiseSeparable(nn.Sequential):
+    """Depthwise (or MixConv) conv -> BN -> act -> 1x1 conv -> BN -> act."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_sizes: tuple[int, ...],
+        stride: int,
+        split: SplitType,
+        dilated: bool,
+        padding: str,
+        norm_cfg: dict,
+        act_cfg: dict,
+    ) -> None:
+        super().__init__()
+        self.depthwise_conv = ConvNormAct(
+            make_depthwise_conv(
+                in_channels,
+                kernel_sizes,
+                stride,
+                split,
+                dilated and stride == 1,
+                padding,
+            ),
+            in_channels,
+            norm_cfg,
+            act_cfg,
+        )
+        self.pointwise_conv = ConvNormAct(
+            nn.Conv2d(in_channels, out_channels, 1, bias=False),
+            out_channels,
+            norm_cfg,
+            act_cfg,
+        )
+
+
+@MODELS.register_module()
+class MixMobileNetV1(MixBackbone):
+    """The 13-layer MobileNetV1 with configurable depthwise kernels.
+
+    Outputs 0-12 are ``layer1``-``layer13``; SSDLite uses 10 (conv11,
+    stride 16, 512 channels) and 12 (conv13, stride 32, 1024 channels).
+    Only the layers that feed a selected output are built.
+
+    Args:
+        widen_factor: Width multiplier.
+        out_indices: Outputs to return, in 0-12.
+        frozen_stages: -1 none, 0 ``conv1``, ``i`` also ``layer1..i``.
+        dw_kernel_sizes: One odd kernel size or a MixConv list.
+        split: MixConv channel split, see :func:`split_channels`.
+        dilated: Dilated 3x3 kernels instead of large ones (stride 1 only).
+        padding: ``'symmetric'`` or ``'same'`` (TensorFlow).
+        norm_cfg: Norm config.
+        act_cfg: Activation config.
+        norm_eval: Keep norm layers in eval mode while training.
+        with_cp: Use gradient checkpointing in the layers.
+        init_cfg: Initialization config.
+    """
+
+    def __init__(
+        self,
+        widen_factor: float = 1.0,
+        out_indices: Sequence[int] = (10, 12),
+        frozen_stages: int = -1,
+        dw_kernel_sizes: Union[int, Sequence[int]] = 3,
+        split: SplitType = 'equal',
+        dilated: bool = False,
+        padding: str = 'symmetric',
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='ReLU6'),
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg or DEFAULT_INIT_CFG)
+        check_widen_factor(widen_factor)
+        kernel_sizes = check_kernel_sizes(dw_kernel_sizes, 'dw_kernel_sizes')
+        self.dw_kernel_sizes = kernel_sizes
+        self.out_indices = check_out_indices(
+            out_indices, len(MOBILENET_V1_SETTINGS), 'layer1-layer13'
+        )
+        self.frozen_stages = check_frozen_stages(
+            frozen_stages, len(MOBILENET_V1_SETTINGS)
+        )
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        in_channels = make_divisible(32 * widen_factor, 8)
+        self.conv1 = ConvNormAct(
+            make_conv2d(3, in_channels, 3, 2, padding=padding),
+            in_channels,
+            norm_cfg,
+            act_cfg,
+        )
+        self.layers: list[str] = []
+        channels = []
+        for i, (width, stride) in enumerate(
+            MOBILENET_V1_SETTINGS[: max(self.out_indices) + 1]
+        ):
+            out_channels = make_divisible(width * widen_factor, 8)
+            self.add_module(
+                f'layer{i + 1}',
+                DepthwiseSeparable(
+                    in_channels,
+                    out_channels,
+                    kernel_sizes,
+                    stride,
+                    split,
+                    dilated,
+                    padding,
+                    norm_cfg,
+                    act_cfg,
+                ),
+            )
+            self.layers.append(f'layer{i + 1}')
+            channels.append(out_channels)
+            in_channels = out_channels
+        self.out_channels = tuple(channels[i] for i in self.out_indices)
+        self._freeze_stages()
