@@ -1,0 +1,37 @@
+"""Every config under configs/ builds, trains a step and predicts."""
+
+import glob
+import os
+
+import pytest
+from conftest import REPO_DIR
+from helpers import loss_backward_predict
+from mmengine.config import Config
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+
+CONFIGS = sorted(
+    os.path.relpath(p, REPO_DIR)
+    for p in glob.glob(
+        os.path.join(REPO_DIR, 'configs', '**', '*.py'), recursive=True
+    )
+)
+
+
+def test_configs_found():
+    assert len([c for c in CONFIGS if 'ssdlite' in c]) >= 14
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_builds_trains_and_predicts(config):
+    register_all_modules()
+    cfg = Config.fromfile(os.path.join(REPO_DIR, config))
+    assert 'mixdet' in cfg.custom_imports['imports']
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    num_classes = (
+        cfg.model.bbox_head.get('num_classes')
+        if 'bbox_head' in cfg.model
+        else cfg.model.roi_head.bbox_head.num_classes
+    )
+    loss_backward_predict(model, num_classes, size=cfg.get('input_size', 320))
