@@ -6,9 +6,9 @@ import os
 import pytest
 from conftest import REPO_DIR
 from helpers import loss_backward_predict
-from mmengine.config import Config
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
+from mmengine.config import Config
 
 CONFIGS = sorted(
     os.path.relpath(p, REPO_DIR)

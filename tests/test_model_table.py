@@ -59,7 +59,7 @@ def test_cli_writes_table_and_plot_with_user_results(tmp_path, capsys):
     metrics.write_text(
         json.dumps(
             {
-                'config': 'configs/ssdlite/ssdlite_mixnet-s_8xb24-600e_coco.py',
+                'config': 'ssdlite_mixnet-s_8xb24-600e_coco.py',
                 'metrics': {'coco/bbox_mAP': 0.231},
             }
         )
