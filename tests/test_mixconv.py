@@ -60,18 +60,22 @@ def test_exponential_and_explicit_split():
     assert [c.weight.shape[0] for c in conv.convs] == [16, 8, 4, 4]
 
 
+@pytest.mark.parametrize('fused', [False, True])
 @pytest.mark.parametrize('padding', ['symmetric', 'same'])
 @pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('size', [(15, 15), (16, 11)])
-def test_mixconv_equals_reference(padding, stride, size):
+def test_mixconv_equals_reference(fused, padding, stride, size):
     g = torch.Generator().manual_seed(stride * 100 + size[0])
     for _ in range(3):
         num = int(torch.randint(1, 5, (1,), generator=g))
         kernels = sorted(
-            int(k) * 2 + 1 for k in torch.randint(0, 5, (num,), generator=g)
+            int(k) * 2 + 3 for k in torch.randint(0, 4, (num,), generator=g)
         )
         channels = int(torch.randint(num, 24, (1,), generator=g))
-        conv = MixConv2d(channels, kernels, stride, padding=padding)
+        conv = MixConv2d(
+            channels, kernels, stride, padding=padding, fused=fused
+        )
+        assert conv.use_fused(torch.zeros(1, 1, *size)) == (fused and num > 1)
         x = torch.randn(2, channels, *size, generator=g)
         weights = [c.weight for c in conv.convs]
         expected = reference_mixconv(
@@ -84,6 +88,48 @@ def test_mixconv_equals_reference(padding, stride, size):
             math.ceil(size[1] / stride),
         )
         torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('padding', ['symmetric', 'same'])
+@pytest.mark.parametrize('stride', [1, 2])
+def test_fused_and_split_agree_in_outputs_and_gradients(padding, stride):
+    g = torch.Generator().manual_seed(7 + stride)
+    for kernels, size, multiplier in [
+        ((3, 5, 7), (20, 20), 1),
+        ((3, 5, 7, 9, 11), (9, 14), 1),
+        ((1, 3, 5), (12, 12), 2),
+        ((5, 3), (7, 8), 1),
+    ]:
+        if padding == 'same' and stride == 2 and 1 in kernels:
+            continue  # runs split only, see the next test
+        split = MixConv2d(
+            24, kernels, stride, multiplier, padding=padding, fused=False
+        )
+        fused = MixConv2d(
+            24, kernels, stride, multiplier, padding=padding, fused=True
+        )
+        fused.load_state_dict(split.state_dict())
+        x = torch.randn(2, 24, *size, generator=g)
+        x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out1, out2 = split(x1), fused(x2)
+        torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
+        grad = torch.randn(out1.shape, generator=g)
+        out1.backward(grad)
+        out2.backward(grad)
+        torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
+        for a, b in zip(split.parameters(), fused.parameters()):
+            assert a.shape == b.shape
+            torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
+
+
+def test_auto_falls_back_to_split_where_fusing_is_not_exact():
+    x = torch.zeros(1, 12, 16, 16)
+    assert not MixConv2d(12, (1, 3), 2, padding='same').use_fused(x)
+    assert not MixConv2d(12, (3, 5), dilated=True).use_fused(x)
+    with pytest.raises(ValueError, match='fused=True'):
+        MixConv2d(12, (3, 5), dilated=True, fused=True)
+    with pytest.raises(ValueError, match='fused must be'):
+        MixConv2d(12, (3, 5), fused='yes')
 
 
 def test_dilated_mixconv_equals_reference():
