@@ -15,14 +15,26 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
 
     mmengine's ``FlopAnalyzer`` counts one multiply-add as one "flop", the
     unit of the paper's FLOPs column. Detectors run in ``'tensor'`` mode
-    (backbone, neck and head, no post-processing).
+    (backbone, neck and head, no post-processing). MixConv layers are
+    counted by their own kernels (the split path), as the paper does, not
+    by the zero-padded kernel of the fused path.
     """
+    from .models.layers import MixConv2d
+
+    mixconvs = [m for m in model.modules() if isinstance(m, MixConv2d)]
+    modes = [m.fused for m in mixconvs]
+    for m in mixconvs:
+        m.fused = False
     was_training = model.training
     model.eval()
     analyzer = FlopAnalyzer(model, torch.zeros(1, 3, input_size, input_size))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     analyzer.tracer_warnings('none')
-    total = analyzer.total()
-    model.train(was_training)
+    try:
+        total = analyzer.total()
+    finally:
+        model.train(was_training)
+        for m, mode in zip(mixconvs, modes):
+            m.fused = mode
     return total

@@ -6,11 +6,12 @@ Tan & Le, "MixConv: Mixed Depthwise Convolutional Kernels", BMVC 2019.
 from typing import Sequence, Union
 
 import torch
+import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import nn
 
 from .channel_split import SplitType, split_channels
-from .fused_depthwise import FusedDepthwiseConv
+from .fused_depthwise import FusedDepthwiseConv, pad_kernels
 from .padding import check_padding_mode, make_conv2d, pad_same
 
 KernelSizes = Union[int, Sequence[int]]
@@ -172,13 +173,22 @@ class MixConv2d(nn.Module):
         padding = size // 2
         if self.padding == 'same' and self.stride > 1:
             x, padding = pad_same(x, size, self.stride), 0
-        out = FusedDepthwiseConv.apply(
-            x,
-            self.stride,
-            padding,
-            self.splits,
-            *(conv.weight for conv in convs),
-        )
+        weights = [conv.weight for conv in convs]
+        if torch.is_grad_enabled() and (
+            x.requires_grad or any(w.requires_grad for w in weights)
+        ):
+            out = FusedDepthwiseConv.apply(
+                x, self.stride, padding, self.splits, *weights
+            )
+        else:  # plain ops: traceable, exportable to ONNX
+            out = F.conv2d(
+                x,
+                pad_kernels(weights),
+                None,
+                self.stride,
+                padding,
+                groups=self.channels,
+            )
         if convs[0].bias is not None:
             out = out + torch.cat([c.bias for c in convs]).view(1, -1, 1, 1)
         return out

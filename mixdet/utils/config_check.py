@@ -1,0 +1,159 @@
+"""Catch bad detection configs before a Runner creates anything.
+
+mmengine reports a missing annotation file, a class-count mismatch or an
+unknown model type deep inside dataset or model building, after the work
+dir exists. :func:`check_config` reports each at once, in one sentence.
+"""
+
+import json
+import os
+from typing import Iterator, Optional
+
+from mmengine.config import Config
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'MultiImageMixDataset')
+
+
+class ConfigError(ValueError):
+    """A config that cannot run, and why."""
+
+
+def _datasets(cfg: Config) -> Iterator[tuple[str, dict]]:
+    """(where, dataset config) for every leaf dataset in the dataloaders."""
+    for loader in DATALOADERS:
+        if not cfg.get(loader):
+            continue
+        stack = [(f'{loader}.dataset', cfg[loader].get('dataset'))]
+        while stack:
+            where, dataset = stack.pop()
+            if not dataset:
+                continue
+            if dataset.get('type') in WRAPPERS:
+                stack.append((f'{where}.dataset', dataset.get('dataset')))
+            elif dataset.get('type') == 'ConcatDataset':
+                stack += [
+                    (f'{where}.datasets[{i}]', d)
+                    for i, d in enumerate(dataset.get('datasets', []))
+                ]
+            else:
+                yield where, dataset
+
+
+def _num_classes(model: dict) -> Optional[int]:
+    for head in (
+        model.get('bbox_head'),
+        (model.get('roi_head') or {}).get('bbox_head'),
+    ):
+        if isinstance(head, dict) and 'num_classes' in head:
+            return head['num_classes']
+        if (
+            isinstance(head, (list, tuple))
+            and head
+            and 'num_classes' in head[0]
+        ):
+            return head[0]['num_classes']
+    return None
+
+
+def check_coco_file(path: str, where: str) -> dict:
+    """Load a COCO annotation file or raise a :class:`ConfigError`."""
+    if not os.path.isfile(path):
+        raise ConfigError(f'{where}: annotation file {path!r} does not exist')
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f'{where}: annotation file {path!r} is not valid JSON ({error})'
+        ) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), list)
+        for k in ('images', 'annotations', 'categories')
+    ):
+        raise ConfigError(
+            f'{where}: annotation file {path!r} is not COCO format (needs '
+            "'images', 'annotations' and 'categories' lists)"
+        )
+    return data
+
+
+def check_model_type(cfg: Config) -> None:
+    """Raise if the backbone (or any model part) type is not registered."""
+    from mmdet.registry import MODELS
+
+    import mixdet.models  # noqa: F401
+
+    for part in ('backbone', 'neck', 'bbox_head', 'rpn_head', 'roi_head'):
+        module = cfg.model.get(part)
+        if not isinstance(module, dict) or 'type' not in module:
+            continue
+        if MODELS.get(module['type']) is None:
+            ours = sorted(
+                name
+                for name, cls in MODELS.module_dict.items()
+                if cls.__module__.startswith('mixdet.models.backbones')
+            )
+            raise ConfigError(
+                f'model.{part}.type {module["type"]!r} is not a registered '
+                f"model; mixdet's backbones are {', '.join(ours)}"
+            )
+    if MODELS.get(cfg.model.get('type', '')) is None:
+        raise ConfigError(
+            f'model.type {cfg.model.get("type")!r} is not a registered model'
+        )
+
+
+def check_config(cfg: Config, training: bool = True) -> None:
+    """Raise :class:`ConfigError` for the first problem found.
+
+    Checks that model types are registered, that every dataset's
+    ``data_root`` and COCO annotation file exist and parse, and that the
+    class list matches the head's ``num_classes``.
+
+    Args:
+        cfg: The full config.
+        training: Check the train dataloader too.
+    """
+    from mmdet.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    check_model_type(cfg)
+    num_classes = _num_classes(cfg.model)
+    for where, dataset in _datasets(cfg):
+        if not training and where.startswith('train_'):
+            continue
+        root = dataset.get('data_root') or ''
+        if root and not os.path.isdir(root):
+            raise ConfigError(f'{where}.data_root {root!r} does not exist')
+        if dataset.get('ann_file') is None:
+            continue
+        ann = os.path.join(root, dataset['ann_file'])
+        data = check_coco_file(ann, f'{where}.ann_file')
+        classes = (dataset.get('metainfo') or {}).get('classes')
+        if classes is None:
+            # Without metainfo mmdet's CocoDataset uses the 80 COCO classes.
+            from mmdet.datasets import CocoDataset
+
+            classes = CocoDataset.METAINFO['classes']
+        names = {c.get('name') for c in data['categories']}
+        unknown = [c for c in classes if c not in names]
+        if unknown and len(unknown) == len(classes):
+            raise ConfigError(
+                f'{where}.metainfo.classes {tuple(classes)} do not occur in '
+                f'{ann} (its categories: {sorted(names)})'
+            )
+        if num_classes is not None and len(classes) != num_classes:
+            raise ConfigError(
+                f'{where} has {len(classes)} classes but the head has '
+                f'num_classes={num_classes}; set model.bbox_head.num_classes'
+                f'={len(classes)} or fix metainfo.classes'
+            )
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(name)
+        metrics = (
+            evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+        )
+        for metric in metrics:
+            if isinstance(metric, dict) and metric.get('ann_file'):
+                check_coco_file(metric['ann_file'], f'{name}.ann_file')
