@@ -107,7 +107,8 @@ def check_model_type(cfg: Config) -> None:
 def check_config(cfg: Config, training: bool = True) -> None:
     """Raise :class:`ConfigError` for the first problem found.
 
-    Checks that model types are registered, that every dataset's
+    Checks that model types are registered, that the neck takes the
+    channels a mixdet backbone gives, that every dataset's
     ``data_root`` and COCO annotation file exist and parse, and that the
     class list matches the head's ``num_classes``.
 
@@ -117,8 +118,14 @@ def check_config(cfg: Config, training: bool = True) -> None:
     """
     from mmdet.utils import register_all_modules
 
+    from ..swap import check_neck_channels
+
     register_all_modules(init_default_scope=False)
     check_model_type(cfg)
+    try:
+        check_neck_channels(cfg.model)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     num_classes = _num_classes(cfg.model)
     for where, dataset in _datasets(cfg):
         if not training and where.startswith('train_'):

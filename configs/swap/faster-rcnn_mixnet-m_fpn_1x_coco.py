@@ -1,0 +1,19 @@
+# MixNet-M in Faster R-CNN-FPN.
+# Only the backbone and the neck's in_channels differ from mmdet's
+# faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='MixNet',
+        arch='m',
+        out_indices=(1, 2, 3, 4),
+        # ImageNet weights: tools/model_converters/timm2mixdet.py, then
+        # init_cfg=dict(type='Pretrained', checkpoint='mixnet-m.pth')
+        init_cfg=None,
+    ),
+    neck=dict(in_channels=[32, 40, 120, 200]),
+)

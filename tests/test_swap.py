@@ -1,0 +1,104 @@
+"""Our backbones in mmdet's own configs: shipped swap configs and the
+programmatic swap the README shows."""
+
+import glob
+import os
+
+import pytest
+from conftest import REPO_DIR
+from helpers import loss_backward_predict
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+
+from mixdet.swap import (
+    backbone_out_channels,
+    check_neck_channels,
+    mmdet_config,
+    swap_backbone,
+)
+from mixdet.utils import ConfigError, check_config
+
+SWAP_CONFIGS = sorted(
+    glob.glob(os.path.join(REPO_DIR, 'configs', 'swap', '*.py'))
+)
+BACKBONES = {
+    'mixnet-m': dict(type='MixNet', arch='m', out_indices=(1, 2, 3, 4)),
+    'mixmobilenetv2': dict(
+        type='MixMobileNetV2', dw_kernel_sizes=(3, 5), out_indices=(1, 2, 4, 6)
+    ),
+}
+MMDET_CONFIGS = [
+    'retinanet/retinanet_r50_fpn_1x_coco.py',
+    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    'atss/atss_r50_fpn_1x_coco.py',
+    'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+]
+
+
+def num_classes(model_cfg) -> int:
+    head = model_cfg.get('bbox_head') or model_cfg.roi_head.bbox_head
+    return (head[0] if isinstance(head, list) else head).num_classes
+
+
+def test_every_detector_family_is_covered():
+    names = ' '.join(os.path.basename(p) for p in SWAP_CONFIGS)
+    for family in ('retinanet', 'faster-rcnn', 'fcos', 'yolov3'):
+        assert f'{family}_mixnet-m' in names
+        assert f'{family}_mixmobilenetv2' in names
+
+
+@pytest.mark.parametrize(
+    'path', SWAP_CONFIGS, ids=[os.path.basename(p) for p in SWAP_CONFIGS]
+)
+def test_swap_config_channels_match_backbone(path):
+    cfg = Config.fromfile(path)
+    check_neck_channels(cfg.model)  # raises on a mismatch
+    channels = backbone_out_channels(cfg.model.backbone)
+    assert sorted(cfg.model.neck.in_channels) == sorted(channels)
+
+
+@pytest.mark.parametrize(
+    'name,backbone',
+    [(name, list(BACKBONES)[i % 2]) for i, name in enumerate(MMDET_CONFIGS)],
+)
+def test_swap_into_any_mmdet_config(name, backbone):
+    register_all_modules()
+    cfg = mmdet_config(name)
+    swap_backbone(cfg, BACKBONES[backbone])
+    cfg.model.data_preprocessor.update(
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]
+    )
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert list(model.neck.in_channels) == list(model.backbone.out_channels)
+    loss_backward_predict(model, num_classes(cfg.model), size=192)
+
+
+def test_swap_into_ssd_and_yolo_follows_their_necks():
+    cfg = mmdet_config('yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py')
+    swap_backbone(cfg, dict(type='MixNet', arch='s', out_indices=(2, 3, 4)))
+    assert cfg.model.neck.in_channels == [200, 120, 40]  # deepest first
+    cfg = mmdet_config('ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py')
+    swap_backbone(cfg, dict(type='MixNet', arch='l', out_indices=(3, 5)))
+    assert cfg.model.neck.in_channels == [160, 1536]
+    assert cfg.model.bbox_head.in_channels[:2] == [160, 1536]
+    register_all_modules()
+    loss_backward_predict(MODELS.build(cfg.model), 80)
+
+
+def test_wrong_pairing_names_both_numbers():
+    cfg = Config.fromfile(
+        os.path.join(
+            REPO_DIR, 'configs', 'swap', 'retinanet_mixnet-m_fpn_1x_coco.py'
+        )
+    )
+    cfg.model.backbone.out_indices = (2, 3, 4)
+    with pytest.raises(ValueError) as info:
+        check_neck_channels(cfg.model)
+    message = str(info.value)
+    assert '[32, 40, 120, 200]' in message and '[40, 120, 200]' in message
+    assert 'out_indices=(2, 3, 4)' in message
+    with pytest.raises(ConfigError, match=r'\[40, 120, 200\]'):
+        check_config(cfg, training=False)

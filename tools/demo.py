@@ -1,3 +1,0 @@
-"""Placeholder until the demo lands."""
-
-print('make demo: not implemented yet')
