@@ -8,6 +8,7 @@ path (one depthwise conv over zero-padded kernels), for inference and for
 forward+backward, interleaved, and the path 'auto' picks. Totals compare
 split, fused and auto.
 """
+
 import argparse
 import statistics
 import sys
@@ -21,12 +22,19 @@ from mixdet.models.layers import MixConv2d
 
 def layer_shapes(arch: str, size: int) -> list[tuple]:
     """(channels, kernels, stride, padding, H, W) of each MixConv layer."""
-    model = MixNet(arch, out_indices=(4, )).eval()
+    model = MixNet(arch, out_indices=(4,)).eval()
     shapes = []
 
     def hook(module, args):
-        shapes.append((module.channels, module.kernel_sizes, module.stride,
-                       module.padding, *args[0].shape[-2:]))
+        shapes.append(
+            (
+                module.channels,
+                module.kernel_sizes,
+                module.stride,
+                module.padding,
+                *args[0].shape[-2:],
+            )
+        )
 
     for m in model.modules():
         if isinstance(m, MixConv2d):
@@ -46,17 +54,17 @@ def time_call(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_layer(shape: tuple, batch: int, backward: bool,
-                repeats: int) -> dict[str, float]:
+def bench_layer(
+    shape: tuple, batch: int, backward: bool, repeats: int
+) -> dict[str, float]:
     channels, kernels, stride, padding, h, w = shape
     conv = MixConv2d(channels, kernels, stride, padding=padding)
     x = torch.randn(batch, channels, h, w, requires_grad=backward)
     result = {}
     for path in ('split', 'fused'):
-        forward = conv.forward_split if path == 'split' else \
-            conv.forward_fused
+        forward = conv.forward_split if path == 'split' else conv.forward_fused
 
-        def run():
+        def run(forward=forward):
             if backward:
                 forward(x).sum().backward()
             else:
@@ -64,8 +72,7 @@ def bench_layer(shape: tuple, batch: int, backward: bool,
                     forward(x)
 
         result[path] = time_call(run, repeats)
-    result['auto'] = result['fused'] if conv.use_fused(x) else \
-        result['split']
+    result['auto'] = result['fused'] if conv.use_fused(x) else result['split']
     return result
 
 
@@ -77,15 +84,19 @@ def main(argv=None) -> int:
     parser.add_argument('--archs', nargs='+', default=['s', 'm'])
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f'batch {args.batch}, {args.size}x{args.size} input\n')
+    print(
+        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'batch {args.batch}, {args.size}x{args.size} input\n'
+    )
     for mode in ('inference', 'forward+backward'):
         backward = mode != 'inference'
         print(f'## {mode}\n')
-        print('| arch | C | kernels | s | HxW | split ms | fused ms | '
-              'speed-up | auto |')
+        print(
+            '| arch | C | kernels | s | HxW | split ms | fused ms | '
+            'speed-up | auto |'
+        )
         print('|---|---:|---|---:|---|---:|---:|---:|---|')
-        totals = dict(split=0., fused=0., auto=0.)
+        totals = dict(split=0.0, fused=0.0, auto=0.0)
         for arch in args.archs:
             for shape in layer_shapes(arch, args.size):
                 r = bench_layer(shape, args.batch, backward, args.repeats)
@@ -93,15 +104,20 @@ def main(argv=None) -> int:
                     totals[k] += r[k]
                 c, k, s, _, h, w = shape
                 auto = 'fused' if r['auto'] == r['fused'] else 'split'
-                print(f'| {arch} | {c} | {".".join(map(str, k))} | {s} | '
-                      f'{h}x{w} | {1e3 * r["split"]:.3f} | '
-                      f'{1e3 * r["fused"]:.3f} | '
-                      f'{r["split"] / r["fused"]:.2f}x | {auto} |')
-        split, fused, auto = (1e3 * totals[k]
-                              for k in ('split', 'fused', 'auto'))
-        print(f'\ntotal: split {split:.1f} ms, fused {fused:.1f} ms, '
-              f'auto {auto:.1f} ms; fused {split / fused:.2f}x and auto '
-              f'{split / auto:.2f}x the speed of split\n')
+                print(
+                    f'| {arch} | {c} | {".".join(map(str, k))} | {s} | '
+                    f'{h}x{w} | {1e3 * r["split"]:.3f} | '
+                    f'{1e3 * r["fused"]:.3f} | '
+                    f'{r["split"] / r["fused"]:.2f}x | {auto} |'
+                )
+        split, fused, auto = (
+            1e3 * totals[k] for k in ('split', 'fused', 'auto')
+        )
+        print(
+            f'\ntotal: split {split:.1f} ms, fused {fused:.1f} ms, '
+            f'auto {auto:.1f} ms; fused {split / fused:.2f}x and auto '
+            f'{split / auto:.2f}x the speed of split\n'
+        )
     return 0
 
 
