@@ -32,8 +32,22 @@ test: $(STAMP)
 	$(PY) -m ruff check mixdet tools tests configs
 	$(PY) -m pytest tests
 
+DEMO_CONFIG := configs/demo/ssdlite_mixnet-s_shapes.py
+DEMO_DIR := work_dirs/demo
+
+# Train SSDLite-MixNet-S from scratch on the generated shapes dataset (CPU),
+# evaluate with mmdet's CocoMetric, draw predictions and curves.
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	test -f data/shapes/instances_val.json || \
+		$(PY) tools/misc/make_shapes_dataset.py data/shapes --size 192
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
+		--work-dir $(DEMO_DIR)
+	$(PY) tools/misc/show_predictions.py $(DEMO_CONFIG) \
+		$$(cat $(DEMO_DIR)/last_checkpoint) --images data/shapes/val \
+		--out $(DEMO_DIR)/predictions.png
+	$(PY) tools/analysis/plot_curves.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
+	@echo "demo done: $(DEMO_DIR)/metrics.json, $(DEMO_DIR)/predictions.png, $(DEMO_DIR)/curves.png"
 
 lint: $(STAMP)
 	$(PY) -m ruff check mixdet tools tests configs

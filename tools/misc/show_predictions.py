@@ -1,0 +1,113 @@
+"""Draw a detector's predictions on a few images into one PNG grid.
+
+    python tools/misc/show_predictions.py CONFIG CHECKPOINT \
+        --images data/shapes/val --num 8 --out predictions.png
+"""
+
+import argparse
+import glob
+import os
+import sys
+
+import cv2
+import numpy as np
+
+import mixdet  # noqa: F401  (registers modules, applies the fixes)
+
+
+def draw(
+    image: np.ndarray,
+    boxes,
+    labels,
+    scores,
+    classes,
+    palette,
+    score_thr: float,
+) -> np.ndarray:
+    """Boxes with class name and score on a copy of a BGR image."""
+    image = image.copy()
+    for box, label, score in zip(boxes, labels, scores):
+        if score < score_thr:
+            continue
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        r, g, b = palette[int(label) % len(palette)]
+        cv2.rectangle(image, (x1, y1), (x2, y2), (b, g, r), 2)
+        text = f'{classes[int(label)]} {float(score):.2f}'
+        cv2.putText(
+            image,
+            text,
+            (x1 + 2, max(y1 - 3, 10)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (b, g, r),
+            1,
+            cv2.LINE_AA,
+        )
+    return image
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument(
+        '--images',
+        required=True,
+        help='folder of images (the first --num are used)',
+    )
+    parser.add_argument('--num', type=int, default=8)
+    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument('--out', default='predictions.png')
+    args = parser.parse_args(argv)
+    paths = sorted(
+        glob.glob(os.path.join(args.images, '*.jpg'))
+        + glob.glob(os.path.join(args.images, '*.png'))
+    )[: args.num]
+    for path, what in (
+        (args.config, 'config'),
+        (args.checkpoint, 'checkpoint'),
+    ):
+        if not os.path.isfile(path):
+            print(f'error: {what} {path!r} does not exist', file=sys.stderr)
+            return 1
+    if not paths:
+        print(
+            f'error: no .jpg/.png images in {args.images!r}', file=sys.stderr
+        )
+        return 1
+
+    from mmdet.apis import inference_detector, init_detector
+
+    model = init_detector(args.config, args.checkpoint, device='cpu')
+    meta = model.dataset_meta or {}
+    classes = meta.get('classes') or [str(i) for i in range(1000)]
+    palette = meta.get('palette') or [(255, 0, 0)]
+    tiles = []
+    for path in paths:
+        image = cv2.imread(path)
+        pred = inference_detector(model, path).pred_instances
+        tiles.append(
+            draw(
+                image,
+                pred.bboxes,
+                pred.labels,
+                pred.scores,
+                classes,
+                palette,
+                args.score_thr,
+            )
+        )
+    h, w = tiles[0].shape[:2]
+    tiles = [cv2.resize(t, (w, h)) for t in tiles]
+    cols = min(4, len(tiles))
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    cv2.imwrite(args.out, np.vstack(rows))
+    print(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
