@@ -7,12 +7,52 @@ graph: they are cheap, differ by detector, and mmdet's ``predict_by_feat``
 applies them to these outputs.
 """
 
+import copy
 import os
 import tempfile
 
 import numpy as np
 import torch
 from torch import nn
+
+from .models.layers import MixConv2d, make_conv2d
+from .models.layers.fused_depthwise import pad_kernels
+
+
+def fuse_mixconv(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every fusable :class:`MixConv2d` replaced
+    by one depthwise conv holding the zero-padded kernel (exact).
+
+    Exporters need each conv's kernel as a constant; the fused path builds
+    it in ``forward``, so it is built once here instead.
+    """
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if (
+                not isinstance(child, MixConv2d)
+                or len(child.splits) < 2
+                or not child.use_fused(None)
+            ):
+                continue
+            convs = child.convs
+            weight = pad_kernels([c.weight.detach() for c in convs])
+            conv = make_conv2d(
+                child.channels,
+                child.out_channels,
+                weight.shape[-1],
+                child.stride,
+                groups=child.channels,
+                bias=convs[0].bias is not None,
+                padding=child.padding,
+            )
+            conv.weight.data.copy_(weight)
+            if conv.bias is not None:
+                conv.bias.data.copy_(
+                    torch.cat([c.bias.detach() for c in convs])
+                )
+            setattr(parent, name, conv)
+    return model
 
 
 class RawOutputs(nn.Module):
@@ -48,7 +88,7 @@ def export_onnx(
     import onnx
 
     detector.eval()
-    wrapper = RawOutputs(detector).eval()
+    wrapper = RawOutputs(fuse_mixconv(detector)).eval()
     names = output_names(detector, size)
     out_dir = os.path.dirname(os.path.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)

@@ -9,7 +9,8 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module()
 class DumpRankWeightsHook(Hook):
-    """Save ``weights_rank{rank}.pth`` into the work dir after training."""
+    """Save each rank's parameters (not buffers: without SyncBN every rank
+    keeps its own BN statistics) as ``weights_rank{rank}.pth``."""
 
     def after_train(self, runner) -> None:
         model = (
@@ -17,7 +18,8 @@ class DumpRankWeightsHook(Hook):
             if hasattr(runner.model, 'module')
             else runner.model
         )
+        params = {k: p.detach() for k, p in model.named_parameters()}
         torch.save(
-            model.state_dict(),
+            params,
             os.path.join(runner.work_dir, f'weights_rank{runner.rank}.pth'),
         )

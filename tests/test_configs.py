@@ -34,4 +34,6 @@ def test_config_builds_trains_and_predicts(config):
         if 'bbox_head' in cfg.model
         else cfg.model.roi_head.bbox_head.num_classes
     )
-    loss_backward_predict(model, num_classes, size=cfg.get('input_size', 320))
+    size = cfg.get('input_size', 320)
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    loss_backward_predict(model, num_classes, size=size)

@@ -56,6 +56,7 @@ def tiny_run_options(root: str, epochs: int) -> list[str]:
         'train_dataloader.num_workers=1',
         'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
         'val_dataloader.batch_size=8',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
@@ -113,11 +114,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
     # `--resume` with no path continues from the latest checkpoint.
     resumed = run_train(crashed, options, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert (
-        'resumed epoch: ' in resumed.stdout + resumed.stderr
-        or 'Resumed' in resumed.stdout + resumed.stderr
-        or True
-    )
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     a = final_weights(tmp_path / 'straight', epochs)
     b = final_weights(crashed, epochs)
     assert list(a) == list(b)
@@ -126,14 +123,13 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
 
 
 def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
-    options = tiny_run_options(tiny_data, 1) + [
-        "custom_imports.imports=['mixdet','dist_hooks']",
-        "custom_hooks=[dict(type='DumpRankWeightsHook')]",
-        'val_cfg=None',
-        'val_dataloader=None',
-        'val_evaluator=None',
-        'train_cfg.val_interval=100',
-    ]
+    config = tmp_path / 'dist.py'
+    config.write_text(
+        f'_base_ = {DEMO_CONFIG!r}\n'
+        "custom_imports = dict(imports=['mixdet', 'dist_hooks'])\n"
+        "custom_hooks = [dict(type='DumpRankWeightsHook')]\n"
+    )
+    options = tiny_run_options(tiny_data, 1) + ['train_cfg.val_interval=100']
     env = dict(
         os.environ,
         PYTHON=sys.executable,
@@ -145,10 +141,10 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
         [
             'bash',
             os.path.join(REPO_DIR, 'tools', 'dist_train.sh'),
-            DEMO_CONFIG,
+            str(config),
             '2',
             '--work-dir',
-            str(tmp_path),
+            str(tmp_path / 'work'),
             '--cfg-options',
             *options,
         ],
@@ -159,15 +155,14 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    w0 = torch.load(tmp_path / 'weights_rank0.pth')
-    w1 = torch.load(tmp_path / 'weights_rank1.pth')
+    log = result.stdout + result.stderr
+    assert 'Distributed launcher: pytorch' in log
+    assert 'GPU number: 2' in log  # mmengine's name for the world size
+    w0 = torch.load(tmp_path / 'work' / 'weights_rank0.pth')
+    w1 = torch.load(tmp_path / 'work' / 'weights_rank1.pth')
     assert list(w0) == list(w1)
-    assert all(torch.equal(w0[k], w1[k]) for k in w0)
-    # They trained: the weights moved away from the initial ones.
-    assert (
-        'world_size: 2' in result.stdout + result.stderr
-        or 'Distributed launcher: pytorch' in result.stdout + result.stderr
-    )
+    for key in w0:
+        assert torch.equal(w0[key], w1[key]), key
 
 
 def check_error(tmp_path, capsys, options, *words, extra=()):

@@ -13,14 +13,13 @@ import os
 import os.path as osp
 import sys
 
-import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError, check_config
+from mixdet.utils import ConfigError, check_config, prepare_cpu_distributed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -109,8 +108,6 @@ def build_config(args: argparse.Namespace) -> Config:
         while 'dataset' in test_data_cfg:
             test_data_cfg = test_data_cfg['dataset']
         test_data_cfg.pipeline = cfg.tta_pipeline
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     return cfg
 
 
@@ -119,6 +116,7 @@ def main(argv=None) -> int:
     try:
         cfg = build_config(args)
         check_config(cfg, training=False)
+        prepare_cpu_distributed(cfg, args.launcher)
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2

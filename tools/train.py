@@ -9,13 +9,12 @@ import os
 import os.path as osp
 import sys
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError, check_config
+from mixdet.utils import ConfigError, check_config, prepare_cpu_distributed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,9 +92,6 @@ def build_config(args: argparse.Namespace) -> Config:
             )
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        # NCCL needs GPUs; gloo runs distributed training on CPUs.
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     return cfg
 
 
@@ -104,6 +100,7 @@ def main(argv=None) -> int:
     try:
         cfg = build_config(args)
         check_config(cfg, training=True)
+        prepare_cpu_distributed(cfg, args.launcher)
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
