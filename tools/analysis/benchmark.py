@@ -18,6 +18,7 @@ see tools/analysis/benchmark_mixconv.py.
 """
 
 import argparse
+import logging
 import os
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ import tempfile
 import time
 
 import torch
+from mmengine.logging import MMLogger
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SSDLITE = 'configs/ssdlite/ssdlite_{}_8xb24-600e_coco.py'
@@ -59,7 +61,11 @@ def build(config: str):
 
         cfg = Config.fromfile(os.path.join(REPO, config))
     model = REGISTRY.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # no per-parameter init report
     model.init_weights()
+    logger.setLevel(level)
     return model
 
 
@@ -95,14 +101,17 @@ def timed(fn) -> float:
 
 
 def peak_memory_mb(config: str, batch: int) -> float:
-    """Peak RSS of a fresh process that runs two training steps."""
+    """Peak RSS (MiB) of a fresh process that runs two training steps."""
     code = (  # noqa: E501
         f'import sys; sys.path.insert(0, {REPO!r}); '
-        'sys.argv = ["x"]; import resource; '
+        'sys.argv = ["x"]; '
         'from tools.analysis.benchmark import build, train_step_fn; '
         f'm = build({config!r}); s = train_step_fn(m, {batch}); '
         's(); s(); '
-        'print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)'
+        # VmHWM: this process's own peak RSS (ru_maxrss would report the
+        # parent's, which survives fork + exec on Linux).
+        'print([x.split()[1] for x in open("/proc/self/status") '
+        'if x.startswith("VmHWM")][0])'
     )
     out = subprocess.run(
         [sys.executable, '-c', code],
@@ -152,6 +161,7 @@ def main(argv=None) -> int:
     results = {n: dict(eager=[], onnx=[], train=[]) for n in models}
     for _ in range(2):  # warm up
         for name in models:
+            models[name].eval()
             with torch.no_grad():
                 eager[name](x)
             sessions[name].run(None, feed)
