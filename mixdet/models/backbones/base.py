@@ -5,9 +5,12 @@ from typing import Sequence
 
 import torch
 import torch.utils.checkpoint as cp
+from mmdet.models.utils import make_divisible
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import ConvNormAct, make_conv2d
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer='Conv2d'),
@@ -54,6 +57,21 @@ def check_widen_factor(widen_factor: float) -> float:
             f'widen_factor must be a positive number, got {widen_factor!r}'
         )
     return widen_factor
+
+
+def make_stem(
+    widen_factor: float, padding: str, norm_cfg: dict, act_cfg: dict
+) -> tuple[nn.Module, int]:
+    """The MobileNets' stem: 3x3/2 conv to 32 * widen_factor channels
+    (rounded to 8), norm, act. Returns the module and its channels."""
+    channels = make_divisible(32 * widen_factor, 8)
+    stem = ConvNormAct(
+        make_conv2d(3, channels, 3, 2, padding=padding),
+        channels,
+        norm_cfg,
+        act_cfg,
+    )
+    return stem, channels
 
 
 class MixBackbone(BaseModule):

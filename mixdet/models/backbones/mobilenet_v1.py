@@ -9,7 +9,6 @@ from torch import nn
 from ..layers import (
     ConvNormAct,
     check_kernel_sizes,
-    make_conv2d,
     make_depthwise_conv,
 )
 from ..layers.channel_split import SplitType
@@ -19,6 +18,7 @@ from .base import (
     check_frozen_stages,
     check_out_indices,
     check_widen_factor,
+    make_stem,
 )
 
 # Output channels and stride of the 13 depthwise-separable layers
@@ -128,12 +128,8 @@ class MixMobileNetV1(MixBackbone):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
-        in_channels = make_divisible(32 * widen_factor, 8)
-        self.conv1 = ConvNormAct(
-            make_conv2d(3, in_channels, 3, 2, padding=padding),
-            in_channels,
-            norm_cfg,
-            act_cfg,
+        self.conv1, in_channels = make_stem(
+            widen_factor, padding, norm_cfg, act_cfg
         )
         self.layers: list[str] = []
         channels = []

@@ -10,7 +10,6 @@ from ..layers import (
     ConvNormAct,
     MixInvertedResidual,
     check_kernel_sizes,
-    make_conv2d,
 )
 from ..layers.channel_split import SplitType
 from .base import (
@@ -19,6 +18,7 @@ from .base import (
     check_frozen_stages,
     check_out_indices,
     check_widen_factor,
+    make_stem,
 )
 
 # expand ratio, channels, blocks, stride of the first block (mmdet's table).
@@ -89,12 +89,8 @@ class MixMobileNetV2(MixBackbone):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
-        in_channels = make_divisible(32 * widen_factor, 8)
-        self.conv1 = ConvNormAct(
-            make_conv2d(3, in_channels, 3, 2, padding=padding),
-            in_channels,
-            norm_cfg,
-            act_cfg,
+        self.conv1, in_channels = make_stem(
+            widen_factor, padding, norm_cfg, act_cfg
         )
         self.layers: list[str] = []
         channels = []
