@@ -32,7 +32,7 @@ def fuse_mixconv(model: nn.Module) -> nn.Module:
             if (
                 not isinstance(child, MixConv2d)
                 or len(child.splits) < 2
-                or not child.use_fused(None)
+                or not child.use_fused()
             ):
                 continue
             convs = child.convs

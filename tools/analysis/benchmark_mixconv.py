@@ -72,7 +72,7 @@ def bench_layer(
                     forward(x)
 
         result[path] = time_call(run, repeats)
-    result['auto'] = result['fused'] if conv.use_fused(x) else result['split']
+    result['auto'] = result['fused'] if conv.use_fused() else result['split']
     return result
 
 

@@ -153,15 +153,14 @@ class MixConv2d(nn.Module):
             and max(self.kernel_sizes) > 1
         )
 
-    def use_fused(self, x: torch.Tensor) -> bool:
-        """Whether ``forward`` runs the fused path on this input.
+    def use_fused(self) -> bool:
+        """Whether ``forward`` runs the fused path.
 
         ``'auto'`` fuses wherever fusing is exact: on the MixNet-S/M layer
         shapes at 320x320 (tools/analysis/benchmark_mixconv.py, batch 1 and
         8, inference and forward+backward) the fused path was faster in
         total, and no layer was reliably slower across repeated runs.
         """
-        del x  # the rule does not depend on the input (yet)
         if len(self.splits) == 1 or self.fused is False:
             return False
         return self._can_fuse(self.padding, self.stride, self.dilated)
@@ -203,7 +202,7 @@ class MixConv2d(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.use_fused(x):
+        if self.use_fused():
             return self.forward_fused(x)
         return self.forward_split(x)
 
