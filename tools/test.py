@@ -15,11 +15,15 @@ import sys
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError, check_config, prepare_cpu_distributed
+from mixdet.utils import (
+    ConfigError,
+    build_runner,
+    check_config,
+    load_tool_config,
+    prepare_cpu_distributed,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -66,24 +70,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args: argparse.Namespace) -> Config:
     """The config with the command line applied (mmdet's rules)."""
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config {args.config!r} does not exist')
     if not osp.isfile(args.checkpoint):
         raise ConfigError(f'checkpoint {args.checkpoint!r} does not exist')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ConfigError(
             f'--out must end with .pkl or .pickle, got {args.out!r}'
         )
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0]
-        )
+    cfg = load_tool_config(
+        args.config, args.cfg_options, args.work_dir, args.launcher
+    )
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         hooks = cfg.default_hooks
@@ -120,11 +115,7 @@ def main(argv=None) -> int:
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
+    runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out)

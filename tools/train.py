@@ -10,11 +10,15 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError, check_config, prepare_cpu_distributed
+from mixdet.utils import (
+    ConfigError,
+    build_runner,
+    check_config,
+    load_tool_config,
+    prepare_cpu_distributed,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,18 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_config(args: argparse.Namespace) -> Config:
     """The config with the command line applied (mmdet's rules)."""
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config {args.config!r} does not exist')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0]
-        )
+    cfg = load_tool_config(
+        args.config, args.cfg_options, args.work_dir, args.launcher
+    )
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -104,11 +99,7 @@ def main(argv=None) -> int:
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg
-        else RUNNERS.build(cfg)
-    )
+    runner = build_runner(cfg)
     runner.train()
     return 0
 
