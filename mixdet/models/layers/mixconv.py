@@ -105,20 +105,20 @@ class MixConv2d(nn.Module):
                 f'stride-1 layers only), got stride={stride}'
             )
         self.padding = check_padding_mode(padding)
+        self.channels = channels
+        self.out_channels = channels * channel_multiplier
+        self.stride = stride
+        self.dilated = dilated
         if fused not in (True, False, 'auto'):
             raise ValueError(
                 f"fused must be True, False or 'auto', got {fused!r}"
             )
-        if fused is True and not self._can_fuse(padding, stride, dilated):
+        if fused is True and not self._can_fuse():
             raise ValueError(
                 'fused=True cannot run dilated MixConv, nor a 1x1 group '
                 "with padding='same' and stride 2; use fused='auto'"
             )
         self.fused = fused
-        self.channels = channels
-        self.out_channels = channels * channel_multiplier
-        self.stride = stride
-        self.dilated = dilated
         self.splits = split_channels(channels, len(self.kernel_sizes), split)
         for i, (k, c) in enumerate(zip(self.kernel_sizes, self.splits)):
             size, dilation = (3, (k - 1) // 2) if dilated and k > 3 else (k, 1)
@@ -141,14 +141,15 @@ class MixConv2d(nn.Module):
         """The per-group convolutions, in group order."""
         return [getattr(self, str(i)) for i in range(len(self.splits))]
 
-    def _can_fuse(self, padding: str, stride: int, dilated: bool) -> bool:
-        if dilated:
+    def _can_fuse(self) -> bool:
+        """Whether one zero-padded kernel gives exactly the split result."""
+        if self.dilated:
             return False
         # TF 'same' pads a 1x1 kernel at stride 2 differently from how a
         # zero-padded larger kernel would.
         return not (
-            padding == 'same'
-            and stride > 1
+            self.padding == 'same'
+            and self.stride > 1
             and min(self.kernel_sizes) == 1
             and max(self.kernel_sizes) > 1
         )
@@ -163,7 +164,7 @@ class MixConv2d(nn.Module):
         """
         if len(self.splits) == 1 or self.fused is False:
             return False
-        return self._can_fuse(self.padding, self.stride, self.dilated)
+        return self._can_fuse()
 
     def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         """One depthwise conv with the zero-padded kernel (exact)."""
