@@ -13,6 +13,7 @@ from torch import nn
 from .channel_split import SplitType, split_channels
 from .fused_depthwise import FusedDepthwiseConv, pad_kernels
 from .padding import check_padding_mode, make_conv2d, pad_same
+from .weight_cache import AssembledWeight, needs_autograd
 
 KernelSizes = Union[int, Sequence[int]]
 
@@ -119,6 +120,7 @@ class MixConv2d(nn.Module):
                 "with padding='same' and stride 2; use fused='auto'"
             )
         self.fused = fused
+        self._kernel = AssembledWeight()  # the fused kernel, at inference
         self.splits = split_channels(channels, len(self.kernel_sizes), split)
         for i, (k, c) in enumerate(zip(self.kernel_sizes, self.splits)):
             size, dilation = (3, (k - 1) // 2) if dilated and k > 3 else (k, 1)
@@ -174,20 +176,14 @@ class MixConv2d(nn.Module):
         if self.padding == 'same' and self.stride > 1:
             x, padding = pad_same(x, size, self.stride), 0
         weights = [conv.weight for conv in convs]
-        if torch.is_grad_enabled() and (
-            x.requires_grad or any(w.requires_grad for w in weights)
-        ):
+        if needs_autograd(x, weights):
             out = FusedDepthwiseConv.apply(
                 x, self.stride, padding, self.splits, *weights
             )
-        else:  # plain ops: traceable, exportable to ONNX
+        else:  # the kernel is kept between calls until a weight changes
+            kernel = self._kernel.get(weights, lambda: pad_kernels(weights))
             out = F.conv2d(
-                x,
-                pad_kernels(weights),
-                None,
-                self.stride,
-                padding,
-                groups=self.channels,
+                x, kernel, None, self.stride, padding, groups=self.channels
             )
         if convs[0].bias is not None:
             out = out + torch.cat([c.bias for c in convs]).view(1, -1, 1, 1)
