@@ -5,6 +5,10 @@ from typing import Optional
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
+# Activations that accept ``inplace``; as mmcv's ConvModule, they run in
+# place after the norm layer (its output is not needed by autograd).
+INPLACE_ACTS = ('ReLU', 'ReLU6', 'LeakyReLU', 'SiLU', 'ELU', 'Hardswish')
+
 
 class ConvNormAct(nn.Sequential):
     """Any conv module followed by a norm layer and an optional activation.
@@ -17,7 +21,8 @@ class ConvNormAct(nn.Sequential):
         conv: The convolution.
         out_channels: Output channels of ``conv``.
         norm_cfg: Norm layer config, e.g. ``dict(type='BN')``.
-        act_cfg: Activation config, or None for none.
+        act_cfg: Activation config, or None for none. ``inplace``
+            defaults to True where the activation takes it.
     """
 
     def __init__(
@@ -32,4 +37,7 @@ class ConvNormAct(nn.Sequential):
         norm_name, norm = build_norm_layer(norm_cfg, out_channels)
         self.add_module(norm_name, norm)
         if act_cfg is not None:
+            act_cfg = dict(act_cfg)
+            if act_cfg['type'] in INPLACE_ACTS:
+                act_cfg.setdefault('inplace', True)
             self.add_module('activate', build_activation_layer(act_cfg))
