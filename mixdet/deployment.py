@@ -10,49 +10,72 @@ applies them to these outputs.
 import copy
 import os
 import tempfile
+from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from .models.layers import MixConv2d, make_conv2d
+from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
 from .models.layers.fused_depthwise import pad_kernels
 
 
-def fuse_mixconv(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every fusable :class:`MixConv2d` replaced
-    by one depthwise conv holding the zero-padded kernel (exact).
+def fuse_convs(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` where every fusable :class:`MixConv2d` is one
+    depthwise conv holding the zero-padded kernel, and every fused
+    :class:`GroupedPointwiseConv2d` one 1x1 conv holding its fused weight
+    (both exact).
 
-    Exporters need each conv's kernel as a constant; the fused path builds
+    Exporters need each conv's kernel as a constant; the fused paths build
     it in ``forward``, so it is built once here instead.
     """
     model = copy.deepcopy(model)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if (
-                not isinstance(child, MixConv2d)
-                or len(child.splits) < 2
-                or not child.use_fused()
-            ):
+            if isinstance(child, MixConv2d):
+                conv = _fused_mixconv(child)
+            elif isinstance(child, GroupedPointwiseConv2d) and child.fused:
+                conv = _fused_pointwise(child)
+            else:
                 continue
-            convs = child.convs
-            weight = pad_kernels([c.weight.detach() for c in convs])
-            conv = make_conv2d(
-                child.channels,
-                child.out_channels,
-                weight.shape[-1],
-                child.stride,
-                groups=child.channels,
-                bias=convs[0].bias is not None,
-                padding=child.padding,
-            )
-            conv.weight.data.copy_(weight)
-            if conv.bias is not None:
-                conv.bias.data.copy_(
-                    torch.cat([c.bias.detach() for c in convs])
-                )
-            setattr(parent, name, conv)
+            if conv is not None:
+                setattr(parent, name, conv)
     return model
+
+
+def _fused_mixconv(mixconv: MixConv2d) -> Optional[nn.Module]:
+    if len(mixconv.splits) < 2 or not mixconv.use_fused():
+        return None
+    convs = mixconv.convs
+    with torch.no_grad():
+        weight = pad_kernels([c.weight for c in convs])
+    conv = make_conv2d(
+        mixconv.channels,
+        mixconv.out_channels,
+        weight.shape[-1],
+        mixconv.stride,
+        groups=mixconv.channels,
+        bias=convs[0].bias is not None,
+        padding=mixconv.padding,
+    )
+    conv.weight.data.copy_(weight)
+    if conv.bias is not None:
+        conv.bias.data.copy_(torch.cat([c.bias.detach() for c in convs]))
+    return conv
+
+
+def _fused_pointwise(pointwise: GroupedPointwiseConv2d) -> nn.Module:
+    with torch.no_grad():
+        weight = pointwise.fused_weight()
+    conv = nn.Conv2d(
+        weight.shape[1] * pointwise.fused_groups,
+        weight.shape[0],
+        1,
+        groups=pointwise.fused_groups,
+        bias=False,
+    )
+    conv.weight.data.copy_(weight)
+    return conv
 
 
 class RawOutputs(nn.Module):
@@ -88,7 +111,7 @@ def export_onnx(
     import onnx
 
     detector.eval()
-    wrapper = RawOutputs(fuse_mixconv(detector)).eval()
+    wrapper = RawOutputs(fuse_convs(detector)).eval()
     names = output_names(detector, size)
     out_dir = os.path.dirname(os.path.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)

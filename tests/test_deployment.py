@@ -12,8 +12,13 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
-from mixdet.deployment import RawOutputs, export_onnx, onnx_max_diff
-from mixdet.models.layers import MixConv2d
+from mixdet.deployment import (
+    RawOutputs,
+    export_onnx,
+    fuse_convs,
+    onnx_max_diff,
+)
+from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
 
 pytest.importorskip('onnxruntime')
 
@@ -54,6 +59,18 @@ def test_export_matches_pytorch(config, tmp_path):
     assert max(float(o.abs().max()) for o in outs) > 0.1  # not trivial
     assert onnx_max_diff(model, out, size=320) < 1e-4
     assert os.listdir(tmp_path) == ['model.onnx']  # no temp files left
+
+
+def test_fuse_convs_gives_plain_convs_and_the_same_outputs():
+    model = randomised(CONFIGS[0])
+    fused = fuse_convs(model)
+    kinds = (MixConv2d, GroupedPointwiseConv2d)
+    assert sum(isinstance(m, kinds) for m in model.modules()) > 30
+    assert not any(isinstance(m, kinds) for m in fused.modules())
+    x = torch.randn(1, 3, 192, 192)
+    with torch.no_grad():
+        for a, b in zip(RawOutputs(model)(x), RawOutputs(fused)(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
 
 
 def test_cli(tmp_path):
