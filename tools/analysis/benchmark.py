@@ -1,6 +1,6 @@
 """End-to-end SSDLite benchmarks on this machine (CPU, eager and ONNX).
 
-    python tools/analysis/benchmark.py [--rounds 5]
+    python tools/analysis/benchmark.py [--rounds 60]
 
 For SSDLite-MixNet-S/M, mixdet's MobileNetV2 (baseline and mixconv357) and
 mmdet's own SSDLite-MobileNetV2, all at 320x320:
@@ -11,9 +11,12 @@ mmdet's own SSDLite-MobileNetV2, all at 320x320:
 4. peak resident memory of one training step, each model in its own
    process.
 
-Latency and throughput are measured in rounds that visit every model in
-turn (interleaved), and the medians are compared with mmdet's
-SSDLite-MobileNetV2 in the same run. For MixConv alone, fused vs split,
+Latency and throughput are measured in rounds that call every model once,
+in alternating order (interleaved), and each model is compared with mmdet's
+SSDLite-MobileNetV2 round by round (the median of the per-round ratios),
+so that the machine's slow and fast spells cancel out. Latency is also
+given with BatchNorm folded into the convolutions (mmcv's fuse_conv_bn,
+applied to every model alike). For MixConv alone, fused vs split,
 see tools/analysis/benchmark_mixconv.py.
 """
 
@@ -123,22 +126,49 @@ def peak_memory_mb(config: str, batch: int) -> float:
     return int(out.strip().splitlines()[-1]) / 1024
 
 
+def interleaved(fns: dict, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, one call each per round.
+
+    The order alternates between rounds, so a slow spell of the machine
+    hits every function alike; ratios are then taken round by round.
+    """
+    times = {name: [] for name in fns}
+    names = list(fns)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            times[name].append(timed(fns[name]))
+    return times
+
+
+def ratio(times: dict, name: str) -> float:
+    """Median over rounds of ``name``'s time / the baseline's time."""
+    return statistics.median(
+        a / b for a, b in zip(times[name], times[BASELINE])
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument(
-        '--iters',
+        '--rounds',
         type=int,
-        default=5,
-        help='latency calls per model per round',
+        default=60,
+        help='interleaved latency rounds (one call per model each)',
+    )
+    parser.add_argument(
+        '--train-rounds',
+        type=int,
+        default=6,
+        help='interleaved training-step rounds',
     )
     parser.add_argument('--train-batch', type=int, default=8)
     parser.add_argument('--no-memory', action='store_true')
     args = parser.parse_args(argv)
 
     import onnxruntime as ort
+    from mmcv.cnn import fuse_conv_bn
 
-    from mixdet.deployment import RawOutputs, export_onnx
+    from mixdet.deployment import RawOutputs, export_onnx, fuse_convs
 
     torch.manual_seed(0)
     print(
@@ -147,69 +177,75 @@ def main(argv=None) -> int:
     )
     models = {name: build(cfg) for name, cfg in MODELS.items()}
     x = torch.randn(1, 3, 320, 320)
-    eager, sessions, steps = {}, {}, {}
+    feed = {'image': x.numpy()}
+    eager, folded, onnx, steps = {}, {}, {}, {}
     tmp = tempfile.mkdtemp()
     for name, model in models.items():
         model.eval()
         eager[name] = RawOutputs(model).eval()
-        path = export_onnx(model, os.path.join(tmp, f'{len(sessions)}.onnx'))
-        sessions[name] = ort.InferenceSession(
+        # BN folded into the convs, as mmcv's fuse_conv_bn does (and ONNX
+        # Runtime): both models alike, for reference.
+        folded[name] = RawOutputs(fuse_conv_bn(fuse_convs(model))).eval()
+        path = export_onnx(model, os.path.join(tmp, f'{len(onnx)}.onnx'))
+        session = ort.InferenceSession(
             path, providers=['CPUExecutionProvider']
         )
+        onnx[name] = lambda s=session: s.run(None, feed)
         steps[name] = train_step_fn(model, args.train_batch)
-    feed = {'image': x.numpy()}
-    results = {n: dict(eager=[], onnx=[], train=[]) for n in models}
-    for _ in range(2):  # warm up
-        for name in models:
-            models[name].eval()
-            with torch.no_grad():
-                eager[name](x)
-            sessions[name].run(None, feed)
-    for _ in range(args.rounds):
-        for name in models:  # interleaved: one model after the other
-            with torch.no_grad():
-                models[name].eval()
-                run = eager[name]
-                results[name]['eager'] += [
-                    timed(lambda run=run: run(x)) for _ in range(args.iters)
-                ]
-            session = sessions[name]
-            results[name]['onnx'] += [
-                timed(lambda s=session: s.run(None, feed))
-                for _ in range(args.iters)
-            ]
-            models[name].train()
-            results[name]['train'].append(timed(steps[name]))
+
+    def calls(runs: dict) -> dict:
+        return {name: lambda run=run: run(x) for name, run in runs.items()}
+
+    with torch.no_grad():
+        for run in [*eager.values(), *folded.values()]:
+            for _ in range(3):  # warm up (and fill the weight caches)
+                run(x)
+        times = {
+            'eager': interleaved(calls(eager), args.rounds),
+            'folded': interleaved(calls(folded), args.rounds),
+        }
+    for run in onnx.values():
+        run()
+    times['onnx'] = interleaved(onnx, args.rounds)
+    for model in models.values():
+        model.train()
+    times['train'] = interleaved(steps, args.train_rounds)
+
     med = {
-        n: {k: statistics.median(v) for k, v in r.items()}
-        for n, r in results.items()
+        kind: {n: statistics.median(v) for n, v in t.items()}
+        for kind, t in times.items()
     }
-    base = med[BASELINE]
     print(
-        '| model | eager ms | vs mmdet | ONNX Runtime ms | eager/ORT | '
+        '| model | eager ms | vs mmdet | BN folded ms | vs mmdet | '
+        'ONNX Runtime ms | eager/ORT | '
         f'train img/s (batch {args.train_batch}) | vs mmdet | '
         'peak MB (train step) |'
     )
-    print('|---|---:|---:|---:|---:|---:|---:|---:|')
-    for name, m in med.items():
-        ips = args.train_batch / m['train']
-        base_ips = args.train_batch / base['train']
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for name in models:
         memory = (
             '-'
             if args.no_memory
             else f'{peak_memory_mb(MODELS[name], args.train_batch):.0f}'
         )
+        eager_ms = 1e3 * med['eager'][name]
+        onnx_ms = 1e3 * med['onnx'][name]
         print(
-            f'| {name} | {1e3 * m["eager"]:.1f} | '
-            f'{m["eager"] / base["eager"]:.2f}x | {1e3 * m["onnx"]:.1f} | '
-            f'{m["eager"] / m["onnx"]:.2f}x | {ips:.1f} | '
-            f'{ips / base_ips:.2f}x | {memory} |'
+            f'| {name} | {eager_ms:.1f} | '
+            f'{ratio(times["eager"], name):.2f}x | '
+            f'{1e3 * med["folded"][name]:.1f} | '
+            f'{ratio(times["folded"], name):.2f}x | {onnx_ms:.1f} | '
+            f'{eager_ms / onnx_ms:.2f}x | '
+            f'{args.train_batch / med["train"][name]:.1f} | '
+            f'{1 / ratio(times["train"], name):.2f}x | {memory} |'
         )
     print(
-        f'\nmedians of {args.rounds} interleaved rounds '
-        f'({args.iters} latency calls each); "vs mmdet" is latency (or '
-        'throughput) relative to mmdet SSDLite-MobileNetV2: below 1x '
-        'latency is faster.'
+        f'\nLatency: medians of {args.rounds} interleaved rounds (batch 1); '
+        '"vs mmdet" is the median over rounds of the latency relative to '
+        'mmdet SSDLite-MobileNetV2 in the same round (below 1x is faster); '
+        'for training it is the throughput relative to mmdet '
+        f'({args.train_rounds} rounds; above 1x is faster). "BN folded": '
+        "mmcv's fuse_conv_bn applied to every model."
     )
     return 0
 
