@@ -17,11 +17,13 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
     unit of the paper's FLOPs column. Detectors run in ``'tensor'`` mode
     (backbone, neck and head, no post-processing). MixConv layers are
     counted by their own kernels (the split path), as the paper does, not
-    by the zero-padded kernel of the fused path.
+    by the zero-padded kernel of the fused path; grouped 1x1 convs by
+    their groups, not by the block-diagonal weight of the fused path.
     """
-    from .models.layers import MixConv2d
+    from .models.layers import GroupedPointwiseConv2d, MixConv2d
 
-    mixconvs = [m for m in model.modules() if isinstance(m, MixConv2d)]
+    kinds = (MixConv2d, GroupedPointwiseConv2d)
+    mixconvs = [m for m in model.modules() if isinstance(m, kinds)]
     modes = [m.fused for m in mixconvs]
     for m in mixconvs:
         m.fused = False

@@ -9,8 +9,10 @@ import torch
 from conftest import REPO_DIR, load_golden
 from seeded_weights import seeded_input, seeded_state_dict
 
+from mixdet.complexity import count_madds
 from mixdet.converters import convert_timm_mixnet
 from mixdet.models.backbones import MixNet
+from mixdet.paper import TABLE2
 
 GOLDEN = [
     'mixnet_s',
@@ -92,6 +94,17 @@ def test_params_match_timm_and_paper(arch, params):
     assert total == params
     paper = {'s': 4.1e6, 'm': 5.0e6, 'l': 7.3e6}[arch]
     assert abs(total - paper) / paper < 0.01
+
+
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+def test_madds_match_paper(arch):
+    # counted as the paper does: MixConv and grouped 1x1 convs by their
+    # groups (not by the fused paths' padded / block-diagonal weights)
+    model = MixNet(arch, out_indices=(5,))
+    classifier = 1536 * 1000
+    madds = count_madds(model, 224) + classifier
+    paper = TABLE2[arch][1]
+    assert abs(madds - paper) / paper < 0.025  # -1.7%, -1.2%, +2.1%
 
 
 def test_stage_channels_and_strides():
