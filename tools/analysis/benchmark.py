@@ -196,6 +196,8 @@ def main(argv=None) -> int:
     def calls(runs: dict) -> dict:
         return {name: lambda run=run: run(x) for name, run in runs.items()}
 
+    for model in models.values():
+        model.eval()  # train_step_fn left it in training mode
     with torch.no_grad():
         for run in [*eager.values(), *folded.values()]:
             for _ in range(3):  # warm up (and fill the weight caches)
