@@ -27,7 +27,7 @@ class AssembledWeight:
 
     def __init__(self) -> None:
         self._held: list[torch.Tensor] = []
-        self._versions: list[int] = []
+        self._key: list[tuple[int, int]] = []
         self._value: Optional[torch.Tensor] = None
 
     def get(
@@ -37,19 +37,12 @@ class AssembledWeight:
     ) -> torch.Tensor:
         """``build()`` (detached), or its cached value if ``params`` are
         unchanged since it was built."""
-        if self._value is None or not self._unchanged(params):
+        # Storage address and version: a new dtype, device or ``.data``
+        # means new storage, at a new address while the old one is held.
+        key = [(p.data_ptr(), p._version) for p in params]
+        if self._value is None or key != self._key:
             with torch.no_grad():
                 self._value = build()
             self._held = [p.detach() for p in params]
-            self._versions = [p._version for p in params]
+            self._key = key
         return self._value
-
-    def _unchanged(self, params: Sequence[torch.Tensor]) -> bool:
-        return len(params) == len(self._held) and all(
-            p.data_ptr() == h.data_ptr()
-            and p.dtype == h.dtype
-            and p.device == h.device
-            and p.shape == h.shape
-            and p._version == v
-            for p, h, v in zip(params, self._held, self._versions)
-        )
