@@ -16,18 +16,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
+from .models.layers import (
+    GroupedPointwiseConv2d,
+    MixConv2d,
+    PointwiseConv2d,
+    make_conv2d,
+)
 from .models.layers.fused_depthwise import pad_kernels
 
 
 def fuse_convs(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` where every fusable :class:`MixConv2d` is one
-    depthwise conv holding the zero-padded kernel, and every fused
-    :class:`GroupedPointwiseConv2d` one 1x1 conv holding its fused weight
-    (both exact).
+    """A copy of ``model`` with mixdet's convs as plain ``nn.Conv2d``:
+    every fusable :class:`MixConv2d` one depthwise conv holding the
+    zero-padded kernel, every fused :class:`GroupedPointwiseConv2d` one 1x1
+    conv holding its fused weight, every :class:`PointwiseConv2d` (a GEMM
+    in PyTorch) an ``nn.Conv2d`` (all exact).
 
-    Exporters need each conv's kernel as a constant; the fused paths build
-    it in ``forward``, so it is built once here instead.
+    Exporters need each conv's kernel as a constant, and a Conv node rather
+    than a MatMul; the fused paths build the kernel in ``forward``, so it
+    is built once here instead.
     """
     model = copy.deepcopy(model)
     for parent in list(model.modules()):
@@ -36,6 +43,8 @@ def fuse_convs(model: nn.Module) -> nn.Module:
                 conv = _fused_mixconv(child)
             elif isinstance(child, GroupedPointwiseConv2d) and child.fused:
                 conv = _fused_pointwise(child)
+            elif isinstance(child, PointwiseConv2d):
+                conv = _plain_conv(child)
             else:
                 continue
             if conv is not None:
@@ -61,6 +70,17 @@ def _fused_mixconv(mixconv: MixConv2d) -> Optional[nn.Module]:
     conv.weight.data.copy_(weight)
     if conv.bias is not None:
         conv.bias.data.copy_(torch.cat([c.bias.detach() for c in convs]))
+    return conv
+
+
+def _plain_conv(pointwise: PointwiseConv2d) -> nn.Module:
+    conv = nn.Conv2d(
+        pointwise.in_channels,
+        pointwise.out_channels,
+        1,
+        bias=pointwise.bias is not None,
+    )
+    conv.load_state_dict(pointwise.state_dict())
     return conv
 
 

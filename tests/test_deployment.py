@@ -18,7 +18,11 @@ from mixdet.deployment import (
     fuse_convs,
     onnx_max_diff,
 )
-from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
+from mixdet.models.layers import (
+    GroupedPointwiseConv2d,
+    MixConv2d,
+    PointwiseConv2d,
+)
 
 pytest.importorskip('onnxruntime')
 
@@ -64,7 +68,7 @@ def test_export_matches_pytorch(config, tmp_path):
 def test_fuse_convs_gives_plain_convs_and_the_same_outputs():
     model = randomised(CONFIGS[0])
     fused = fuse_convs(model)
-    kinds = (MixConv2d, GroupedPointwiseConv2d)
+    kinds = (MixConv2d, GroupedPointwiseConv2d, PointwiseConv2d)
     assert sum(isinstance(m, kinds) for m in model.modules()) > 30
     assert not any(isinstance(m, kinds) for m in fused.modules())
     x = torch.randn(1, 3, 192, 192)

@@ -163,42 +163,6 @@ def test_state_dict_keys_follow_timm():
     ]
 
 
-def test_grouped_pointwise_equals_block_diagonal_conv():
-    pw = GroupedPointwiseConv2d(7, 10, 2)
-    x = torch.randn(1, 7, 5, 5)
-    w = torch.zeros(10, 7, 1, 1)
-    w[:5, :4] = pw._modules['0'].weight
-    w[5:, 4:] = pw._modules['1'].weight
-    torch.testing.assert_close(pw(x), F.conv2d(x, w), rtol=0, atol=1e-6)
-
-
-@pytest.mark.parametrize(
-    'cin,cout,groups',
-    [(16, 96, 2), (7, 10, 2), (24, 36, 3), (32, 64, 4), (10, 13, 3)],
-)
-def test_grouped_pointwise_fused_and_split_agree(cin, cout, groups):
-    g = torch.Generator().manual_seed(cin + groups)
-    split = GroupedPointwiseConv2d(cin, cout, groups, fused=False)
-    fused = GroupedPointwiseConv2d(cin, cout, groups)
-    fused.load_state_dict(split.state_dict())
-    equal = cin % groups == 0 and cout % groups == 0
-    assert fused.fused_groups == (groups if groups > 2 and equal else 1)
-    x = torch.randn(2, cin, 9, 7, generator=g)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out1, out2 = split(x1), fused(x2)
-    torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
-    grad = torch.randn(out1.shape, generator=g)
-    out1.backward(grad)
-    out2.backward(grad)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
-    for a, b in zip(split.parameters(), fused.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
-    with torch.no_grad():  # the cached inference weight
-        torch.testing.assert_close(split(x), fused(x), rtol=0, atol=1e-5)
-    with pytest.raises(ValueError, match='fused must be True or False'):
-        GroupedPointwiseConv2d(cin, cout, groups, fused='auto')
-
-
 @pytest.mark.parametrize(
     'kwargs,words',
     [

@@ -31,7 +31,10 @@ def test_v2_baseline_is_mmdet_mobilenetv2(out_indices):
         outs = ours(x)
         assert len(outs) == len(expected) == len(out_indices)
         for a, b in zip(outs, expected):
-            assert torch.equal(a, b)
+            # the same network; its 1x1 convs run as GEMMs, which round
+            # differently from oneDNN's convolution
+            assert b.abs().max() > 0.1
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(

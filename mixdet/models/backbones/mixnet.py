@@ -5,7 +5,12 @@ from typing import Optional, Sequence, Union
 from mmdet.registry import MODELS
 from torch import nn
 
-from ..layers import ConvNormAct, MixInvertedResidual, make_conv2d
+from ..layers import (
+    ConvNormAct,
+    MixInvertedResidual,
+    PointwiseConv2d,
+    make_conv2d,
+)
 from ..layers.padding import check_padding_mode
 from .base import (
     MixBackbone,
@@ -194,9 +199,7 @@ class MixNet(MixBackbone):
             self.layers.append(f'layer{i + 1}')
         if HEAD_INDEX in out_indices:
             self.conv2 = ConvNormAct(
-                nn.Conv2d(
-                    blocks[-1].out_channels, head_channels, 1, bias=False
-                ),
+                PointwiseConv2d(blocks[-1].out_channels, head_channels),
                 head_channels,
                 norm_cfg,
                 relu,

@@ -8,6 +8,7 @@ from torch import nn
 
 from ..layers import (
     ConvNormAct,
+    PointwiseConv2d,
     check_kernel_sizes,
     make_depthwise_conv,
 )
@@ -70,7 +71,7 @@ class DepthwiseSeparable(nn.Sequential):
             act_cfg,
         )
         self.pointwise_conv = ConvNormAct(
-            nn.Conv2d(in_channels, out_channels, 1, bias=False),
+            PointwiseConv2d(in_channels, out_channels),
             out_channels,
             norm_cfg,
             act_cfg,

@@ -9,6 +9,7 @@ from torch import nn
 from ..layers import (
     ConvNormAct,
     MixInvertedResidual,
+    PointwiseConv2d,
     check_kernel_sizes,
 )
 from ..layers.channel_split import SplitType
@@ -126,7 +127,7 @@ class MixMobileNetV2(MixBackbone):
         if num_built > len(MOBILENET_V2_SETTINGS):
             last = int(1280 * widen_factor) if widen_factor > 1 else 1280
             self.conv2 = ConvNormAct(
-                nn.Conv2d(in_channels, last, 1, bias=False),
+                PointwiseConv2d(in_channels, last),
                 last,
                 norm_cfg,
                 act_cfg,

@@ -2,10 +2,15 @@
 
 from .channel_split import split_channels
 from .conv_norm_act import ConvNormAct
-from .grouped_pointwise import GroupedPointwiseConv2d, make_pointwise_conv
 from .mix_inverted_residual import MixInvertedResidual
 from .mixconv import MixConv2d, check_kernel_sizes, make_depthwise_conv
 from .padding import Conv2dSame, make_conv2d, pad_same
+from .pointwise import (
+    GroupedPointwiseConv2d,
+    PointwiseConv2d,
+    make_pointwise_conv,
+    pointwise_conv,
+)
 from .squeeze_excite import SqueezeExcite
 
 __all__ = [
@@ -14,11 +19,13 @@ __all__ = [
     'GroupedPointwiseConv2d',
     'MixConv2d',
     'MixInvertedResidual',
+    'PointwiseConv2d',
     'SqueezeExcite',
     'check_kernel_sizes',
     'make_conv2d',
     'make_depthwise_conv',
     'make_pointwise_conv',
     'pad_same',
+    'pointwise_conv',
     'split_channels',
 ]

@@ -13,8 +13,8 @@ from torch import nn
 
 from .channel_split import SplitType
 from .conv_norm_act import ConvNormAct
-from .grouped_pointwise import make_pointwise_conv
 from .mixconv import make_depthwise_conv
+from .pointwise import make_pointwise_conv
 from .squeeze_excite import SqueezeExcite
 
 
