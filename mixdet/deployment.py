@@ -25,16 +25,18 @@ from .models.layers import (
 from .models.layers.fused_depthwise import pad_kernels
 
 
-def fuse_convs(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with mixdet's convs as plain ``nn.Conv2d``:
-    every fusable :class:`MixConv2d` one depthwise conv holding the
-    zero-padded kernel, every fused :class:`GroupedPointwiseConv2d` one 1x1
-    conv holding its fused weight, every :class:`PointwiseConv2d` (a GEMM
-    in PyTorch) an ``nn.Conv2d`` (all exact).
+def fuse_convs(model: nn.Module, plain: bool = True) -> nn.Module:
+    """A copy of ``model`` with each multi-kernel :class:`MixConv2d` as one
+    depthwise conv holding the zero-padded kernel and each fused
+    :class:`GroupedPointwiseConv2d` as one 1x1 conv holding its fused
+    weight (both exact).
 
-    Exporters need each conv's kernel as a constant, and a Conv node rather
-    than a MatMul; the fused paths build the kernel in ``forward``, so it
-    is built once here instead.
+    Args:
+        model: The model (left unchanged).
+        plain: Make every 1x1 conv, :class:`PointwiseConv2d` included, an
+            ``nn.Conv2d``: what exporters need (a Conv node, not a
+            MatMul). False keeps them GEMMs (:class:`PointwiseConv2d`), for
+            inference in PyTorch, e.g. before mmcv's ``fuse_conv_bn``.
     """
     model = copy.deepcopy(model)
     for parent in list(model.modules()):
@@ -42,9 +44,13 @@ def fuse_convs(model: nn.Module) -> nn.Module:
             if isinstance(child, MixConv2d):
                 conv = _fused_mixconv(child)
             elif isinstance(child, GroupedPointwiseConv2d) and child.fused:
-                conv = _fused_pointwise(child)
-            elif isinstance(child, PointwiseConv2d):
-                conv = _plain_conv(child)
+                with torch.no_grad():
+                    weight = child.fused_weight()
+                conv = _pointwise(weight, None, child.fused_groups, plain)
+            elif isinstance(child, PointwiseConv2d) and plain:
+                conv = _pointwise(
+                    child.weight, child.bias, child.groups, plain
+                )
             else:
                 continue
             if conv is not None:
@@ -73,28 +79,26 @@ def _fused_mixconv(mixconv: MixConv2d) -> Optional[nn.Module]:
     return conv
 
 
-def _plain_conv(pointwise: PointwiseConv2d) -> nn.Module:
-    conv = nn.Conv2d(
-        pointwise.in_channels,
-        pointwise.out_channels,
-        1,
-        bias=pointwise.bias is not None,
-    )
-    conv.load_state_dict(pointwise.state_dict())
-    return conv
-
-
-def _fused_pointwise(pointwise: GroupedPointwiseConv2d) -> nn.Module:
+def _pointwise(
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    groups: int,
+    plain: bool,
+) -> nn.Conv2d:
+    """A 1x1 conv holding ``weight`` and ``bias``."""
+    out_channels, in_channels = weight.shape[0], weight.shape[1] * groups
+    if plain:
+        conv = nn.Conv2d(
+            in_channels, out_channels, 1, bias=bias is not None, groups=groups
+        )
+    else:
+        conv = PointwiseConv2d(
+            in_channels, out_channels, bias=bias is not None, groups=groups
+        )
     with torch.no_grad():
-        weight = pointwise.fused_weight()
-    conv = nn.Conv2d(
-        weight.shape[1] * pointwise.fused_groups,
-        weight.shape[0],
-        1,
-        groups=pointwise.fused_groups,
-        bias=False,
-    )
-    conv.weight.data.copy_(weight)
+        conv.weight.copy_(weight)
+        if bias is not None:
+            conv.bias.copy_(bias)
     return conv
 
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 from conftest import REPO_DIR
+from mmcv.cnn import fuse_conv_bn
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -67,14 +68,27 @@ def test_export_matches_pytorch(config, tmp_path):
 
 def test_fuse_convs_gives_plain_convs_and_the_same_outputs():
     model = randomised(CONFIGS[0])
-    fused = fuse_convs(model)
-    kinds = (MixConv2d, GroupedPointwiseConv2d, PointwiseConv2d)
-    assert sum(isinstance(m, kinds) for m in model.modules()) > 30
-    assert not any(isinstance(m, kinds) for m in fused.modules())
     x = torch.randn(1, 3, 192, 192)
     with torch.no_grad():
-        for a, b in zip(RawOutputs(model)(x), RawOutputs(fused)(x)):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+        expected = RawOutputs(model)(x)
+    mixed = (MixConv2d, GroupedPointwiseConv2d)
+    assert sum(isinstance(m, mixed) for m in model.modules()) > 30
+    plain = fuse_convs(model)  # for export: nn.Conv2d only
+    assert not any(
+        isinstance(m, (*mixed, PointwiseConv2d)) for m in plain.modules()
+    )
+    gemm = fuse_convs(model, plain=False)  # for PyTorch: 1x1 GEMMs kept
+    assert not any(isinstance(m, mixed) for m in gemm.modules())
+    assert sum(isinstance(m, PointwiseConv2d) for m in gemm.modules()) > 30
+    # BN folded into the GEMM 1x1 convs (they gain a bias) by mmcv
+    folded = fuse_conv_bn(fuse_convs(model, plain=False))
+    assert not any(
+        isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules()
+    )
+    for fused, atol in ((plain, 1e-5), (gemm, 1e-5), (folded, 1e-4)):
+        with torch.no_grad():
+            for a, b in zip(RawOutputs(fused)(x), expected):
+                torch.testing.assert_close(a, b, rtol=0, atol=atol)
 
 
 def test_cli(tmp_path):

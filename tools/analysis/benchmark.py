@@ -185,7 +185,9 @@ def main(argv=None) -> int:
         eager[name] = RawOutputs(model).eval()
         # BN folded into the convs, as mmcv's fuse_conv_bn does (and ONNX
         # Runtime): both models alike, for reference.
-        folded[name] = RawOutputs(fuse_conv_bn(fuse_convs(model))).eval()
+        folded[name] = RawOutputs(
+            fuse_conv_bn(fuse_convs(model, plain=False))
+        ).eval()
         path = export_onnx(model, os.path.join(tmp, f'{len(onnx)}.onnx'))
         options = ort.SessionOptions()
         # Idle ORT threads spin by default and would slow the next model's

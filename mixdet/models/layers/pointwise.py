@@ -48,15 +48,22 @@ class PointwiseConv2d(nn.Conv2d):
         in_channels: Input channels.
         out_channels: Output channels.
         bias: Add a bias.
+        groups: Equal groups (one GEMM each).
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, bias: bool = False
+        self,
+        in_channels: int,
+        out_channels: int,
+        bias: bool = False,
+        groups: int = 1,
     ) -> None:
-        super().__init__(in_channels, out_channels, 1, bias=bias)
+        super().__init__(
+            in_channels, out_channels, 1, bias=bias, groups=groups
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_conv(x, self.weight, self.bias)
+        return pointwise_conv(x, self.weight, self.bias, self.groups)
 
 
 class GroupedPointwiseConv2d(nn.Module):
