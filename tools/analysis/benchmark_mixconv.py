@@ -5,8 +5,8 @@
 For each MixConv layer of MixNet-S and MixNet-M at SIZExSIZE: the median
 time of the split path (split -> conv per group -> concat) and the fused
 path (one depthwise conv over zero-padded kernels), for inference and for
-forward+backward, interleaved, and the path 'auto' picks. Totals compare
-split, fused and auto.
+forward+backward, the two paths alternating call by call, and the path
+'auto' picks. Totals per network compare split, fused and auto.
 """
 
 import argparse
@@ -44,23 +44,15 @@ def layer_shapes(arch: str, size: int) -> list[tuple]:
     return shapes
 
 
-def time_call(fn, repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def bench_layer(
     shape: tuple, batch: int, backward: bool, repeats: int
 ) -> dict[str, float]:
+    """Median seconds per call of each path; the two paths alternate call
+    by call, so a slow spell of the machine hits both alike."""
     channels, kernels, stride, padding, h, w = shape
     conv = MixConv2d(channels, kernels, stride, padding=padding)
     x = torch.randn(batch, channels, h, w, requires_grad=backward)
-    result = {}
+    runs = {}
     for path in ('split', 'fused'):
         forward = conv.forward_split if path == 'split' else conv.forward_fused
 
@@ -71,7 +63,15 @@ def bench_layer(
                 with torch.no_grad():
                     forward(x)
 
-        result[path] = time_call(run, repeats)
+        run()  # warm up
+        runs[path] = run
+    times = {path: [] for path in runs}
+    for _ in range(repeats):
+        for path, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[path].append(time.perf_counter() - start)
+    result = {path: statistics.median(t) for path, t in times.items()}
     result['auto'] = result['fused'] if conv.use_fused() else result['split']
     return result
 
@@ -96,12 +96,13 @@ def main(argv=None) -> int:
             'speed-up | auto |'
         )
         print('|---|---:|---|---:|---|---:|---:|---:|---|')
-        totals = dict(split=0.0, fused=0.0, auto=0.0)
+        totals = {}
         for arch in args.archs:
+            totals[arch] = dict(split=0.0, fused=0.0, auto=0.0)
             for shape in layer_shapes(arch, args.size):
                 r = bench_layer(shape, args.batch, backward, args.repeats)
-                for k in totals:
-                    totals[k] += r[k]
+                for k in totals[arch]:
+                    totals[arch][k] += r[k]
                 c, k, s, _, h, w = shape
                 auto = 'fused' if r['auto'] == r['fused'] else 'split'
                 print(
@@ -110,14 +111,18 @@ def main(argv=None) -> int:
                     f'{1e3 * r["fused"]:.3f} | '
                     f'{r["split"] / r["fused"]:.2f}x | {auto} |'
                 )
-        split, fused, auto = (
-            1e3 * totals[k] for k in ('split', 'fused', 'auto')
-        )
-        print(
-            f'\ntotal: split {split:.1f} ms, fused {fused:.1f} ms, '
-            f'auto {auto:.1f} ms; fused {split / fused:.2f}x and auto '
-            f'{split / auto:.2f}x the speed of split\n'
-        )
+        print()
+        for arch, t in totals.items():
+            split, fused, auto = (
+                1e3 * t[k] for k in ('split', 'fused', 'auto')
+            )
+            print(
+                f'total MixNet-{arch.upper()}: split {split:.1f} ms, fused '
+                f'{fused:.1f} ms, auto {auto:.1f} ms; fused '
+                f'{split / fused:.2f}x and auto {split / auto:.2f}x the speed '
+                'of split'
+            )
+        print()
     return 0
 
 
