@@ -122,6 +122,36 @@ def test_fused_and_split_agree_in_outputs_and_gradients(padding, stride):
             torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize('seed', range(8))
+def test_fused_and_split_agree_on_random_layers(seed):
+    g = torch.Generator().manual_seed(100 + seed)
+
+    def pick(options):
+        return options[int(torch.randint(len(options), (1,), generator=g))]
+
+    groups = pick([2, 3, 4, 5])
+    kernels = [pick([1, 3, 5, 7, 9, 11]) for _ in range(groups)]
+    channels = groups * pick([1, 2, 3]) + pick([0, 1])
+    stride, padding = pick([1, 2]), pick(['symmetric', 'same'])
+    size = (pick([5, 8, 13, 16]), pick([6, 9, 12]))
+    kwargs = dict(stride=stride, padding=padding)
+    split = MixConv2d(channels, kernels, fused=False, **kwargs)
+    auto = MixConv2d(channels, kernels, **kwargs)
+    auto.load_state_dict(split.state_dict())
+    x = torch.randn(2, channels, *size, generator=g)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out1, out2 = split(x1), auto(x2)
+    torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
+    grad = torch.randn(out1.shape, generator=g)
+    out1.backward(grad)
+    out2.backward(grad)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
+    for a, b in zip(split.parameters(), auto.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
+    with torch.no_grad():  # inference: the cached kernel
+        torch.testing.assert_close(split(x), auto(x), rtol=0, atol=1e-5)
+
+
 def test_auto_falls_back_to_split_where_fusing_is_not_exact():
     assert not MixConv2d(12, (1, 3), 2, padding='same').use_fused()
     assert not MixConv2d(12, (3, 5), dilated=True).use_fused()
