@@ -1,4 +1,4 @@
-"""Small random inputs for detector tests."""
+"""Small random inputs for detector tests, and shared assertions."""
 
 import torch
 from mmdet.structures import DetDataSample
@@ -71,3 +71,23 @@ def loss_backward_predict(model, num_classes: int, size: int = 320) -> list:
                 and int(pred.labels.max()) < num_classes
             )
     return results
+
+
+def assert_same_outputs_and_grads(
+    a: torch.nn.Module, b: torch.nn.Module, x: torch.Tensor, g: torch.Generator
+) -> None:
+    """Modules ``a`` and ``b`` holding the same parameters give the same
+    output on ``x``, the same input and parameter gradients for a random
+    output gradient, and the same output without autograd."""
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out1, out2 = a(x1), b(x2)
+    torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
+    grad = torch.randn(out1.shape, generator=g)
+    out1.backward(grad)
+    out2.backward(grad)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert pa.shape == pb.shape
+        torch.testing.assert_close(pa.grad, pb.grad, rtol=0, atol=1e-4)
+    with torch.no_grad():  # inference: cached fused weights
+        torch.testing.assert_close(a(x), b(x), rtol=0, atol=1e-5)

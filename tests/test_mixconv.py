@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_outputs_and_grads
 
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
@@ -110,16 +111,7 @@ def test_fused_and_split_agree_in_outputs_and_gradients(padding, stride):
         )
         fused.load_state_dict(split.state_dict())
         x = torch.randn(2, 24, *size, generator=g)
-        x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-        out1, out2 = split(x1), fused(x2)
-        torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
-        grad = torch.randn(out1.shape, generator=g)
-        out1.backward(grad)
-        out2.backward(grad)
-        torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
-        for a, b in zip(split.parameters(), fused.parameters()):
-            assert a.shape == b.shape
-            torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
+        assert_same_outputs_and_grads(split, fused, x, g)
 
 
 @pytest.mark.parametrize('seed', range(8))
@@ -139,17 +131,7 @@ def test_fused_and_split_agree_on_random_layers(seed):
     auto = MixConv2d(channels, kernels, **kwargs)
     auto.load_state_dict(split.state_dict())
     x = torch.randn(2, channels, *size, generator=g)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out1, out2 = split(x1), auto(x2)
-    torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
-    grad = torch.randn(out1.shape, generator=g)
-    out1.backward(grad)
-    out2.backward(grad)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
-    for a, b in zip(split.parameters(), auto.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
-    with torch.no_grad():  # inference: the cached kernel
-        torch.testing.assert_close(split(x), auto(x), rtol=0, atol=1e-5)
+    assert_same_outputs_and_grads(split, auto, x, g)
 
 
 def test_auto_falls_back_to_split_where_fusing_is_not_exact():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_outputs_and_grads
 
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
@@ -66,16 +67,6 @@ def test_grouped_pointwise_fused_and_split_agree(cin, cout, groups):
     equal = cin % groups == 0 and cout % groups == 0
     assert fused.fused_groups == (groups if equal else 1)
     x = torch.randn(2, cin, 9, 7, generator=g)
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out1, out2 = split(x1), fused(x2)
-    torch.testing.assert_close(out1, out2, rtol=0, atol=1e-5)
-    grad = torch.randn(out1.shape, generator=g)
-    out1.backward(grad)
-    out2.backward(grad)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=0, atol=1e-5)
-    for a, b in zip(split.parameters(), fused.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=1e-4)
-    with torch.no_grad():  # the cached inference weight
-        torch.testing.assert_close(split(x), fused(x), rtol=0, atol=1e-5)
+    assert_same_outputs_and_grads(split, fused, x, g)
     with pytest.raises(ValueError, match='fused must be True or False'):
         GroupedPointwiseConv2d(cin, cout, groups, fused='auto')
