@@ -27,10 +27,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import torch
 from mmengine.logging import MMLogger
+
+from mixdet.utils.timing import interleaved
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SSDLITE = 'configs/ssdlite/ssdlite_{}_8xb24-600e_coco.py'
@@ -97,12 +98,6 @@ def train_step_fn(model, batch: int):
     return step
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def peak_memory_mb(config: str, batch: int) -> float:
     """Peak RSS (MiB) of a fresh process that runs two training steps."""
     code = (  # noqa: E501
@@ -124,20 +119,6 @@ def peak_memory_mb(config: str, batch: int) -> float:
         check=True,
     ).stdout
     return int(out.strip().splitlines()[-1]) / 1024
-
-
-def interleaved(fns: dict, rounds: int) -> dict[str, list[float]]:
-    """Seconds per call of each function, one call each per round.
-
-    The order alternates between rounds, so a slow spell of the machine
-    hits every function alike; ratios are then taken round by round.
-    """
-    times = {name: [] for name in fns}
-    names = list(fns)
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
-            times[name].append(timed(fns[name]))
-    return times
 
 
 def ratio(times: dict, name: str) -> float:

@@ -12,12 +12,12 @@ forward+backward, the two paths alternating call by call, and the path
 import argparse
 import statistics
 import sys
-import time
 
 import torch
 
 from mixdet.models.backbones import MixNet
 from mixdet.models.layers import MixConv2d
+from mixdet.utils.timing import interleaved
 
 
 def layer_shapes(arch: str, size: int) -> list[tuple]:
@@ -65,12 +65,7 @@ def bench_layer(
 
         run()  # warm up
         runs[path] = run
-    times = {path: [] for path in runs}
-    for _ in range(repeats):
-        for path, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[path].append(time.perf_counter() - start)
+    times = interleaved(runs, repeats)
     result = {path: statistics.median(t) for path, t in times.items()}
     result['auto'] = result['fused'] if conv.use_fused() else result['split']
     return result
