@@ -18,14 +18,15 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
     (backbone, neck and head, no post-processing). MixConv layers are
     counted by their own kernels (the split path), as the paper does, not
     by the zero-padded kernel of the fused path; grouped 1x1 convs by
-    their groups, not by the block-diagonal weight of the fused path.
+    their groups, not by the fused path's weight (block-diagonal for
+    unequal groups).
     """
     from .models.layers import GroupedPointwiseConv2d, MixConv2d
 
     kinds = (MixConv2d, GroupedPointwiseConv2d)
-    mixconvs = [m for m in model.modules() if isinstance(m, kinds)]
-    modes = [m.fused for m in mixconvs]
-    for m in mixconvs:
+    fused = [m for m in model.modules() if isinstance(m, kinds)]
+    modes = [m.fused for m in fused]
+    for m in fused:
         m.fused = False
     was_training = model.training
     model.eval()
@@ -37,6 +38,6 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
         total = analyzer.total()
     finally:
         model.train(was_training)
-        for m, mode in zip(mixconvs, modes):
+        for m, mode in zip(fused, modes):
             m.fused = mode
     return total
