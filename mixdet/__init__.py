@@ -4,7 +4,7 @@ Importing ``mixdet`` registers every mixdet module in mmdet's registries and
 applies the fixes in :mod:`mixdet.compat` to mmengine and mmdet.
 """
 
-from . import compat
+from . import compat, engine  # noqa: F401  (engine registers its hook)
 from .models import *  # noqa: F401,F403
 from .version import __version__
 

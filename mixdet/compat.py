@@ -1,78 +1,59 @@
-"""Fixes for two upstream problems, applied once when mixdet is imported.
+"""Fixes for three upstream problems, applied once when mixdet is imported.
 
 1. mmengine 0.10.7 loads checkpoints with ``torch.load(f)``. Since torch 2.6
-   that means ``weights_only=True``, which refuses mmengine's own
-   ``HistoryBuffer`` (and the numpy arrays it holds) in every Runner
-   checkpoint, so ``resume``, ``load_from`` and ``tools/test.py`` fail. We
-   allow-list exactly those classes with ``torch.serialization.
-   add_safe_globals``; everything else stays refused, so a checkpoint from
-   the internet still cannot run code. A HistoryBuffer also pickles its
-   statistics methods as ``getattr(HistoryBuffer, 'min')``; plain
-   ``getattr`` would open every attribute of every allowed object, so the
-   name ``builtins.getattr`` resolves to :func:`history_buffer_getattr`,
-   which hands out those four methods and nothing else.
+   that means ``weights_only=True``, which refuses the numpy arrays and
+   mmengine ``HistoryBuffer`` objects in every Runner checkpoint, so
+   ``resume``, ``load_from`` and ``tools/test.py`` fail. mixdet routes
+   mmengine's local (and s3/petrel) checkpoint loads through
+   :func:`mixdet.engine.load_checkpoint_file`, which reads those as
+   validated plain data and never runs code from the file (nor the
+   ``meta['config']`` text that ``Runner.resume`` would execute). torch's
+   own ``torch.load`` is left as it is for every other caller.
 2. mmdet 3.3.0's ``SSDHead.__init__`` skips ``AnchorHead.__init__`` and
    never sets ``loss_cls``, which ``predict`` reads. We give it the loss it
    actually computes: softmax cross-entropy over ``num_classes + 1``.
+3. An unreadable image fails with its path and a pointer to
+   ``tools/misc/check_dataset.py`` (mmcv's ``LoadImageFromFile``).
 """
 
 import functools
-import pickle
-
-import numpy as np
-import torch
+import os.path as osp
 
 _applied = False
 
 
-HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+def load_from_local(filename: str, map_location=None):
+    """mmengine's local-file checkpoint loader, through the safe loader."""
+    from .engine import load_checkpoint_file
+
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_checkpoint_file(filename, map_location)
 
 
-def history_buffer_getattr(obj: object, name: str) -> object:
-    """``getattr`` as a Runner checkpoint uses it, and for nothing else."""
-    from mmengine.logging.history_buffer import HistoryBuffer
+def load_from_ceph(filename: str, map_location=None, backend='petrel'):
+    """mmengine's s3/petrel checkpoint loader, through the safe loader."""
+    from mmengine.fileio import get_file_backend
 
-    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'refused getattr({obj!r}, {name!r}): a checkpoint may only fetch '
-        f'HistoryBuffer.{{{", ".join(HISTORY_BUFFER_METHODS)}}}'
+    from .engine import load_checkpoint_bytes
+
+    file_backend = get_file_backend(
+        filename, backend_args={'backend': backend}
     )
+    return load_checkpoint_bytes(file_backend.get(filename), map_location)
 
 
-def runner_checkpoint_globals() -> list:
-    """The non-tensor globals found in mmengine/mmdet Runner checkpoints."""
-    from mmengine.logging.history_buffer import HistoryBuffer
+def route_checkpoint_loads() -> None:
+    """Make mmengine's ``load_checkpoint`` / ``Runner`` use the safe
+    loader for files (its other schemes download and call ``torch.load``,
+    whose default is ``weights_only=True``)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
 
-    # numpy >= 2 pickles arrays through numpy._core, older through np.core.
-    multiarray = (getattr(np, '_core', None) or np.core).multiarray
-    reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
-    dtype_classes = [
-        type(np.dtype(t))
-        for t in (
-            np.float64,
-            np.float32,
-            np.float16,
-            np.int64,
-            np.int32,
-            np.uint8,
-            np.bool_,
-        )
-    ]
-    return [
-        HistoryBuffer,
-        reconstruct,
-        scalar,
-        np.ndarray,
-        np.dtype,
-        *dtype_classes,
-        (history_buffer_getattr, 'builtins.getattr'),
-    ]
-
-
-def allow_runner_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` read Runner checkpoints."""
-    torch.serialization.add_safe_globals(runner_checkpoint_globals())
+    CheckpointLoader.register_scheme('', load_from_local, force=True)
+    CheckpointLoader.register_scheme(
+        [r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], load_from_ceph, force=True
+    )
 
 
 def fix_ssd_head_loss_cls() -> None:
@@ -97,11 +78,39 @@ def fix_ssd_head_loss_cls() -> None:
     SSDHead.__init__ = __init__
 
 
+def name_unreadable_images() -> None:
+    """Make an image that cannot be read during training or testing fail
+    with its path and a pointer to the dataset checker, instead of a bare
+    ``AssertionError`` or ``cv2.error``."""
+    from mmcv.transforms import LoadImageFromFile
+
+    original = LoadImageFromFile.transform
+    if getattr(original, '_mixdet_fixed', False):
+        return
+
+    @functools.wraps(original)
+    def transform(self, results: dict):
+        try:
+            return original(self, results)
+        except Exception as error:
+            from .utils.coco_check import CHECKER
+
+            raise RuntimeError(
+                f'cannot read image {results.get("img_path")!r} '
+                f'({type(error).__name__}: {error}); run python {CHECKER} '
+                'CONFIG to list every unreadable image'
+            ) from error
+
+    transform._mixdet_fixed = True
+    LoadImageFromFile.transform = transform
+
+
 def apply() -> None:
     """Apply every fix once."""
     global _applied
     if _applied:
         return
-    allow_runner_checkpoints()
+    route_checkpoint_loads()
     fix_ssd_head_loss_cls()
+    name_unreadable_images()
     _applied = True

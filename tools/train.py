@@ -12,6 +12,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
+from mixdet.engine import find_resume_checkpoint, is_complete_checkpoint
 from mixdet.utils import (
     ConfigError,
     build_runner,
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from this checkpoint, or without a path from the '
-        'latest checkpoint in the work dir',
+        'newest complete checkpoint in the work dir',
     )
     parser.add_argument(
         '--cfg-options',
@@ -78,12 +79,22 @@ def build_config(args: argparse.Namespace) -> Config:
             )
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # The newest complete checkpoint, never a truncated one.
+        found, note = find_resume_checkpoint(cfg.work_dir)
+        if note:
+            print(f'--resume: {note}')
+        cfg.resume = found is not None
+        cfg.load_from = found
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise ConfigError(
                 f'--resume checkpoint {args.resume!r} does not exist'
+            )
+        if not is_complete_checkpoint(args.resume):
+            raise ConfigError(
+                f'--resume checkpoint {args.resume!r} is incomplete or not '
+                'a torch checkpoint (a save that was cut short?); pass '
+                '--resume alone to take the newest complete one'
             )
         cfg.resume = True
         cfg.load_from = args.resume

@@ -7,4 +7,6 @@
 _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 
 custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
+# mmengine's CheckpointHook, with saves that a kill cannot leave half-done.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 default_scope = 'mmdet'

@@ -4,6 +4,8 @@
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
+# mmengine's CheckpointHook, with saves that a kill cannot leave half-done.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 model = dict(
     backbone=dict(

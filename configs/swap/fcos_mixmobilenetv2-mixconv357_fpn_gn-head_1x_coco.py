@@ -5,6 +5,8 @@
 _base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 
 custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
+# mmengine's CheckpointHook, with saves that a kill cannot leave half-done.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 # The base config normalises for Caffe-style ResNet weights; MixNet and
 # MobileNet take ImageNet RGB normalisation.

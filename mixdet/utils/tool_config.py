@@ -30,6 +30,11 @@ def load_tool_config(
         cfg.work_dir = osp.join(
             './work_dirs', osp.splitext(osp.basename(path))[0]
         )
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if isinstance(hook, dict) and hook.get('type') == 'CheckpointHook':
+        # mmengine's hook writes in place: a kill can leave no complete
+        # checkpoint. Same arguments, atomic saves.
+        hook['type'] = 'AtomicCheckpointHook'
     return cfg
 
 
