@@ -7,9 +7,11 @@ dir exists. :func:`check_config` reports each at once, in one sentence.
 
 import json
 import os
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 from mmengine.config import Config
+
+from .coco_check import CHEAP, CHECKER, ERRORS, scan_coco
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'MultiImageMixDataset')
@@ -38,6 +40,24 @@ def _datasets(cfg: Config) -> Iterator[tuple[str, dict]]:
                 ]
             else:
                 yield where, dataset
+
+
+def _paths(dataset: dict) -> tuple[str, str]:
+    """(annotation file, image dir) of a COCO-style dataset config."""
+    root = dataset.get('data_root') or ''
+    img = (dataset.get('data_prefix') or {}).get('img', '')
+    return os.path.join(root, dataset['ann_file']), os.path.join(root, img)
+
+
+def dataset_sources(
+    cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')
+) -> list[tuple[str, str, str]]:
+    """(where, annotation file, image dir) of each dataset of ``splits``."""
+    return [
+        (where, *_paths(dataset))
+        for where, dataset in _datasets(cfg)
+        if where.split('_')[0] in splits and dataset.get('ann_file')
+    ]
 
 
 def _num_classes(model: dict) -> Optional[int]:
@@ -76,6 +96,20 @@ def check_coco_file(path: str, where: str) -> dict:
             "'images', 'annotations' and 'categories' lists)"
         )
     return data
+
+
+def check_coco_data(data: dict, ann: str, img_dir: str, where: str) -> None:
+    """Raise for the faults found without opening an image: an empty
+    split, missing image files, malformed boxes, dangling image ids."""
+    report = scan_coco(data, ann, img_dir, decode=False)
+    cheap = {k: v for k, v in report.errors.items() if k in CHEAP}
+    if cheap:
+        kind, examples = next(iter(cheap.items()))
+        more = f' and {len(examples) - 1} more' if len(examples) > 1 else ''
+        raise ConfigError(
+            f'{where}: {ERRORS[kind]}: {examples[0]}{more} ({ann}); run '
+            f'python {CHECKER} on the config for every fault'
+        )
 
 
 def check_model_type(cfg: Config) -> None:
@@ -135,8 +169,9 @@ def check_config(cfg: Config, training: bool = True) -> None:
             raise ConfigError(f'{where}.data_root {root!r} does not exist')
         if dataset.get('ann_file') is None:
             continue
-        ann = os.path.join(root, dataset['ann_file'])
+        ann, img_dir = _paths(dataset)
         data = check_coco_file(ann, f'{where}.ann_file')
+        check_coco_data(data, ann, img_dir, where)
         classes = (dataset.get('metainfo') or {}).get('classes')
         if classes is None:
             # Without metainfo mmdet's CocoDataset uses the 80 COCO classes.
@@ -163,4 +198,11 @@ def check_config(cfg: Config, training: bool = True) -> None:
         )
         for metric in metrics:
             if isinstance(metric, dict) and metric.get('ann_file'):
-                check_coco_file(metric['ann_file'], f'{name}.ann_file')
+                data = check_coco_file(metric['ann_file'], f'{name}.ann_file')
+                if not data['images'] or not data['annotations']:
+                    raise ConfigError(
+                        f'{name}.ann_file {metric["ann_file"]!r} has '
+                        f'{len(data["images"])} images and '
+                        f'{len(data["annotations"])} annotations: COCO mAP '
+                        'is undefined on an empty set'
+                    )

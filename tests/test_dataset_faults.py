@@ -1,0 +1,207 @@
+"""Data faults are named before training starts or when they happen:
+tools/misc/check_dataset.py, the tools' start-up check, unreadable images."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_DIR
+from test_tools import check_error, data_options, load_tool
+
+from mixdet.datasets import make_shapes_dataset
+from mixdet.utils.coco_check import scan_coco
+
+CHECKER = os.path.join(REPO_DIR, 'tools', 'misc', 'check_dataset.py')
+test_tool = load_tool('test.py')
+
+
+@pytest.fixture(scope='module')
+def clean(tmp_path_factory):
+    root = tmp_path_factory.mktemp('clean') / 'shapes'
+    make_shapes_dataset(str(root), num_train=6, num_val=4, size=96, seed=5)
+    return root
+
+
+@pytest.fixture
+def faulty(tmp_path, clean):
+    """A copy of the clean dataset and a function to edit its train json."""
+    root = tmp_path / 'shapes'
+    shutil.copytree(clean, root)
+    ann = root / 'instances_train.json'
+
+    def edit(change):
+        data = json.loads(ann.read_text())
+        change(data)
+        ann.write_text(json.dumps(data))
+
+    return root, edit
+
+
+def scan(root, split='train', decode=True):
+    path = root / f'instances_{split}.json'
+    return scan_coco(
+        json.loads(path.read_text()), str(path), str(root), decode
+    )
+
+
+def test_clean_dataset_has_no_faults(clean):
+    report = scan(clean)
+    assert dict(report.faults) == {} and report.num_images == 6
+
+
+def test_every_kind_of_fault_is_found(faulty):
+    root, edit = faulty
+    images = sorted((root / 'train').iterdir())
+    images[0].unlink()  # missing
+    images[1].write_bytes(b'')  # 0 bytes
+    data = images[2].read_bytes()
+    images[2].write_bytes(data[: len(data) // 3])  # truncated
+    images[3].write_bytes(b'not an image at all')  # corrupt
+
+    def change(d):
+        d['images'][4]['width'] = 500  # size mismatch
+        # boxes on the one image left intact (id 5)
+        anns = [a for a in d['annotations'] if a['image_id'] == 5]
+        anns += [dict(a, id=1000 + i) for i, a in enumerate(anns * 6)]
+        anns[0]['bbox'] = [1, 2, 3]
+        anns[1]['bbox'] = [1, 2, float('nan'), 4]
+        anns[2]['bbox'] = [10, 10, -5, 4]
+        anns[3]['bbox'] = [80, 80, 40, 40]
+        anns[4]['category_id'] = 99
+        anns[5]['image_id'] = 12345
+        d['annotations'] = anns
+
+    edit(change)
+    report = scan(root)
+    assert set(report.faults) == {
+        'missing_image',
+        'empty_image',
+        'corrupt_image',
+        'size_mismatch',
+        'malformed_box',
+        'degenerate_box',
+        'box_outside_image',
+        'unknown_category',
+        'unknown_image_id',
+    }
+    assert len(report.faults['corrupt_image']) == 2  # truncated + garbage
+    assert len(report.faults['malformed_box']) == 2  # 3 numbers, NaN
+    summary = report.summary()
+    assert str(images[0]) in summary and 'error' in summary
+    assert 'warning' in summary
+
+
+def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
+    root, edit = faulty
+    ok = subprocess.run(
+        [
+            sys.executable,
+            CHECKER,
+            '--ann-file',
+            str(clean / 'instances_train.json'),
+            '--img-dir',
+            str(clean),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert 'no faults found' in ok.stdout and '6/6' in ok.stdout
+    edit(lambda d: d['annotations'][0].update(bbox=[1, 2]))
+    bad = subprocess.run(
+        [
+            sys.executable,
+            CHECKER,
+            '--ann-file',
+            str(root / 'instances_train.json'),
+            '--img-dir',
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1
+    assert 'bbox is not 4 finite numbers' in bad.stdout
+
+
+def test_checker_cli_reads_the_config(tmp_path, clean):
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f"_base_ = '{REPO_DIR}/configs/demo/ssdlite_mixnet-s_shapes.py'\n"
+        f"data_root = '{clean}/'\n"
+        'train_dataloader = dict(dataset=dict(dataset=dict('
+        'data_root=data_root)))\n'
+        'val_dataloader = dict(dataset=dict(data_root=data_root))\n'
+        'test_dataloader = val_dataloader\n'
+    )
+    out = subprocess.run(
+        [sys.executable, CHECKER, str(config), '--splits', 'train', 'val'],
+        capture_output=True,
+        text=True,
+        cwd=REPO_DIR,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'instances_train.json' in out.stdout
+    assert 'instances_val.json' in out.stdout
+
+
+@pytest.mark.parametrize(
+    'fault,words',
+    [
+        (
+            'missing_image',
+            ['image file missing', '00002.jpg', 'check_dataset'],
+        ),
+        ('empty_split', ['no images or no annotations']),
+        ('malformed_box', ['bbox is not 4 finite numbers', '[1, 2, 3]']),
+    ],
+)
+def test_train_refuses_at_start_up(tmp_path, capsys, faulty, fault, words):
+    root, edit = faulty
+    if fault == 'missing_image':
+        (root / 'train' / '00002.jpg').unlink()
+    elif fault == 'empty_split':
+        edit(lambda d: d.update(annotations=[]))
+    else:
+        edit(lambda d: d['annotations'][0].update(bbox=[1, 2, 3]))
+    check_error(tmp_path, capsys, data_options(f'{root}/'), *words)
+
+
+def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):
+    root, _ = faulty
+    val = root / 'instances_val.json'
+    data = json.loads(val.read_text())
+    data['annotations'] = []
+    val.write_text(json.dumps(data))
+    checkpoint = tmp_path / 'fake.pth'
+    checkpoint.write_bytes(b'unused')
+    work_dir = tmp_path / 'work'
+    code = test_tool.main(
+        [
+            os.path.join(REPO_DIR, 'configs/demo/ssdlite_mixnet-s_shapes.py'),
+            str(checkpoint),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *data_options(f'{root}/'),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and 'no images or no annotations' in err, err
+    assert not work_dir.exists()
+
+
+def test_unreadable_image_is_named_when_met(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
+
+    import mixdet  # noqa: F401  (names unreadable images)
+
+    bad = tmp_path / 'broken.jpg'
+    bad.write_bytes(b'not an image')
+    with pytest.raises(RuntimeError) as info:
+        LoadImageFromFile()(dict(img_path=str(bad)))
+    assert str(bad) in str(info.value)
+    assert 'tools/misc/check_dataset.py' in str(info.value)
