@@ -227,6 +227,14 @@ def test_builds_from_config_with_custom_imports(tmp_path):
             ['malformed block spec'],
         ),
         (dict(arch=['r1_k3_a1_p1_s22_e1_i16_o16']), ['malformed arch']),
+        (dict(widen_factor=float('nan')), ['widen_factor', 'positive']),
+        (dict(widen_factor=float('inf')), ['widen_factor', 'up to 8']),
+        (dict(widen_factor=1000), ['widen_factor', 'up to 8']),
+        (dict(frozen_stages=2.0), ['frozen_stages', 'int']),
+        (dict(frozen_stages=True), ['frozen_stages', 'int']),
+        (dict(head_channels=0), ['head_channels', '>= 1']),
+        (dict(out_indices=(True, 2)), ['out_indices']),
+        (dict(out_indices='23'), ['out_indices']),
         (
             dict(
                 arch=[

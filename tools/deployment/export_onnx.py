@@ -15,6 +15,7 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.deployment import export_onnx, onnx_max_diff
+from mixdet.utils.atomic import check_output_path
 
 
 def main(argv=None) -> int:
@@ -28,6 +29,11 @@ def main(argv=None) -> int:
         help='input side (default: the config input_size or 320)',
     )
     parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace OUT.onnx if it exists (never an input file)',
+    )
     args = parser.parse_args(argv)
     if len(args.files) > 2 or not args.files[-1].endswith('.onnx'):
         print('error: expected [CHECKPOINT] OUT.onnx', file=sys.stderr)
@@ -37,6 +43,13 @@ def main(argv=None) -> int:
         if path is not None and not os.path.isfile(path):
             print(f'error: {what} {path!r} does not exist', file=sys.stderr)
             return 2
+    try:
+        check_output_path(
+            args.files[-1], (args.config, checkpoint), args.force, 'OUT.onnx'
+        )
+    except ValueError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
 
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules

@@ -8,7 +8,6 @@ The output loads with ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
 import argparse
 import os
 import sys
-import tempfile
 
 import torch
 
@@ -18,8 +17,10 @@ from mixdet.converters import (
     convert_timm_mixnet,
     extract_state_dict,
 )
+from mixdet.engine import load_checkpoint_file
 from mixdet.models.backbones.mixnet import MixNet
 from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+from mixdet.utils.atomic import atomic_path, check_output_path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,6 +32,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=['auto', *MIXNET_ARCHS],
         default='auto',
         help='MixNet arch of the weights (default: found from the shapes)',
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace dst if it exists (never allowed: dst == src)',
     )
     parser.add_argument(
         '--keep-classifier',
@@ -48,13 +54,27 @@ def backbone_keys(arch: str) -> dict:
 
 
 def convert_file(
-    src: str, dst: str, arch: str = 'auto', keep_classifier: bool = False
+    src: str,
+    dst: str,
+    arch: str = 'auto',
+    keep_classifier: bool = False,
+    force: bool = False,
 ) -> str:
     """Convert ``src`` to ``dst``; return the arch. Nothing is written on
-    error."""
+    error; an existing ``dst`` is replaced only with ``force``."""
     if not os.path.isfile(src):
         raise ConversionError(f'src checkpoint {src!r} does not exist')
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    try:
+        check_output_path(dst, (src,), force, name='dst')
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
+    try:
+        checkpoint = load_checkpoint_file(src, map_location='cpu')
+    except Exception as error:  # torch raises many kinds for a bad file
+        raise ConversionError(
+            f'src {src!r} is not a readable PyTorch checkpoint '
+            f'({type(error).__name__}: {str(error).splitlines()[0]})'
+        ) from None
     converted = convert_timm_mixnet(
         extract_state_dict(checkpoint), keep_classifier=keep_classifier
     )
@@ -74,12 +94,7 @@ def convert_file(
             f'{src} does not match a MixNet arch ({", ".join(candidates)}):'
             '\n' + '\n'.join(lines)
         )
-    out_dir = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(out_dir, exist_ok=True)
-    # Write next to dst, then rename: no half-written file on failure.
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         torch.save(
             {
                 'state_dict': converted,
@@ -87,10 +102,6 @@ def convert_file(
             },
             tmp,
         )
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return name
 
 
@@ -98,7 +109,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         arch = convert_file(
-            args.src, args.dst, args.arch, args.keep_classifier
+            args.src, args.dst, args.arch, args.keep_classifier, args.force
         )
     except ConversionError as error:
         print(f'error: {error}', file=sys.stderr)

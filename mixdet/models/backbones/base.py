@@ -1,7 +1,8 @@
 """What every mixdet backbone shares: argument checks, freezing, norm_eval
 and gradient checkpointing."""
 
-from typing import Sequence
+import numbers
+from typing import Iterable, Sequence
 
 import torch
 import torch.utils.checkpoint as cp
@@ -11,6 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvNormAct, make_conv2d
+from ..layers.arg_checks import check_int
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer='Conv2d'),
@@ -22,41 +24,56 @@ def check_out_indices(
     out_indices: Sequence[int], num_outputs: int, meaning: str
 ) -> tuple[int, ...]:
     """Return ``out_indices`` as a tuple, or raise naming the valid range."""
+    error = ValueError(
+        f'out_indices must be increasing ints in '
+        f'0..{num_outputs - 1} ({meaning}), got {out_indices!r}'
+    )
+    if isinstance(out_indices, numbers.Integral) and not isinstance(
+        out_indices, bool
+    ):
+        out_indices = (out_indices,)
+    if isinstance(out_indices, (str, bytes)) or not isinstance(
+        out_indices, Iterable
+    ):
+        raise error
     indices = tuple(out_indices)
     if (
         not indices
         or any(
-            not isinstance(i, int) or not 0 <= i < num_outputs for i in indices
+            isinstance(i, bool)
+            or not isinstance(i, numbers.Integral)
+            or not 0 <= i < num_outputs
+            for i in indices
         )
         or list(indices) != sorted(set(indices))
     ):
-        raise ValueError(
-            f'out_indices must be increasing ints in '
-            f'0..{num_outputs - 1} ({meaning}), got {indices}'
-        )
-    return indices
+        raise error
+    return tuple(int(i) for i in indices)
 
 
 def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
     """Return ``frozen_stages`` or raise naming the valid range."""
-    if frozen_stages not in range(-1, num_stages + 1):
-        raise ValueError(
-            f'frozen_stages must be in -1..{num_stages}, got {frozen_stages!r}'
-        )
-    return frozen_stages
+    return check_int(frozen_stages, 'frozen_stages', -1, num_stages)
+
+
+# Wider than 8x the paper's widths, a backbone's memory is out of reach of
+# any one GPU; a larger value is a typo (widen_factor=1000 ran out of
+# memory after 26 s instead of failing at once).
+MAX_WIDEN_FACTOR = 8.0
 
 
 def check_widen_factor(widen_factor: float) -> float:
-    """Return ``widen_factor`` or raise unless it is positive."""
+    """Return ``widen_factor`` or raise unless it is in (0, 8]."""
     if (
         isinstance(widen_factor, bool)
-        or not isinstance(widen_factor, (int, float))
-        or widen_factor <= 0
+        or not isinstance(widen_factor, numbers.Real)
+        or not 0 < widen_factor <= MAX_WIDEN_FACTOR  # False for nan
     ):
         raise ValueError(
-            f'widen_factor must be a positive number, got {widen_factor!r}'
+            f'widen_factor must be a positive number up to '
+            f'{MAX_WIDEN_FACTOR}, got {widen_factor!r}'
         )
-    return widen_factor
+    return float(widen_factor)
 
 
 def make_stem(

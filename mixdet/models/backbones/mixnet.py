@@ -11,6 +11,7 @@ from ..layers import (
     PointwiseConv2d,
     make_conv2d,
 )
+from ..layers.arg_checks import check_int
 from ..layers.padding import check_padding_mode
 from .base import (
     MixBackbone,
@@ -133,7 +134,8 @@ class MixNet(MixBackbone):
             HEAD_INDEX + 1,
             'strides 2, 4, 8, 16, 32 and the head conv',
         )
-        check_frozen_stages(frozen_stages, HEAD_INDEX + 1)
+        frozen_stages = check_frozen_stages(frozen_stages, HEAD_INDEX + 1)
+        head_channels = check_int(head_channels, 'head_channels')
         if not 0 <= drop_path_rate < 1:
             raise ValueError(
                 f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}'
