@@ -4,6 +4,8 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from torch import nn
 
+from . import ops
+
 
 def count_params(model: nn.Module) -> int:
     """Number of parameters."""
@@ -15,19 +17,12 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
 
     mmengine's ``FlopAnalyzer`` counts one multiply-add as one "flop", the
     unit of the paper's FLOPs column. Detectors run in ``'tensor'`` mode
-    (backbone, neck and head, no post-processing). MixConv layers are
-    counted by their own kernels (the split path), as the paper does, not
-    by the zero-padded kernel of the fused path; grouped 1x1 convs by
-    their groups, not by the fused path's weight (block-diagonal for
-    unequal groups).
+    (backbone, neck and head, no post-processing). Every op runs its
+    reference path (:func:`mixdet.ops.mode`): MixConv layers are counted by
+    their own kernels, as the paper does, not by the zero-padded kernel of
+    the fused path; grouped 1x1 convs by their groups, not by an assembled
+    (block-diagonal) weight.
     """
-    from .models.layers import GroupedPointwiseConv2d, MixConv2d
-
-    kinds = (MixConv2d, GroupedPointwiseConv2d)
-    fused = [m for m in model.modules() if isinstance(m, kinds)]
-    modes = [m.fused for m in fused]
-    for m in fused:
-        m.fused = False
     was_training = model.training
     model.eval()
     analyzer = FlopAnalyzer(model, torch.zeros(1, 3, input_size, input_size))
@@ -35,9 +30,8 @@ def count_madds(model: nn.Module, input_size: int = 320) -> int:
     analyzer.uncalled_modules_warnings(False)
     analyzer.tracer_warnings('none')
     try:
-        total = analyzer.total()
+        with ops.mode('reference'):
+            total = analyzer.total()
     finally:
         model.train(was_training)
-        for m, mode in zip(fused, modes):
-            m.fused = mode
     return total

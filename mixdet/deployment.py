@@ -8,98 +8,50 @@ applies them to these outputs.
 """
 
 import copy
-import os
-import tempfile
-from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from .models.layers import (
-    GroupedPointwiseConv2d,
-    MixConv2d,
-    PointwiseConv2d,
-    make_conv2d,
-)
-from .models.layers.fused_depthwise import pad_kernels
+from . import ops
+from .models.layers import GroupedPointwiseConv2d, MixConv2d
+from .utils.atomic import atomic_path
 
 
-def fuse_convs(model: nn.Module, plain: bool = True) -> nn.Module:
-    """A copy of ``model`` with each multi-kernel :class:`MixConv2d` as one
-    depthwise conv holding the zero-padded kernel and each fused
-    :class:`GroupedPointwiseConv2d` as one 1x1 conv holding its fused
-    weight (both exact).
+def fold_bn(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` for inference with every BatchNorm that follows
+    a conv folded into it: mmcv's ``fuse_conv_bn`` for plain convs, and
+    group by group for :class:`MixConv2d` and
+    :class:`GroupedPointwiseConv2d` (which ``fuse_conv_bn`` skips)."""
+    from mmcv.cnn import fuse_conv_bn
 
-    Args:
-        model: The model (left unchanged).
-        plain: Make every 1x1 conv, :class:`PointwiseConv2d` included, an
-            ``nn.Conv2d``: what exporters need (a Conv node, not a
-            MatMul). False keeps them GEMMs (:class:`PointwiseConv2d`), for
-            inference in PyTorch, e.g. before mmcv's ``fuse_conv_bn``.
-    """
-    model = copy.deepcopy(model)
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, MixConv2d):
-                conv = _fused_mixconv(child)
-            elif isinstance(child, GroupedPointwiseConv2d) and child.fused:
-                with torch.no_grad():
-                    weight = child.fused_weight()
-                conv = _pointwise(weight, None, child.fused_groups, plain)
-            elif isinstance(child, PointwiseConv2d) and plain:
-                conv = _pointwise(
-                    child.weight, child.bias, child.groups, plain
-                )
-            else:
-                continue
-            if conv is not None:
-                setattr(parent, name, conv)
-    return model
+    model = copy.deepcopy(model).eval()
+    for module in list(model.modules()):
+        conv = getattr(module, 'conv', None)
+        bn = getattr(module, 'bn', None)
+        if isinstance(conv, (MixConv2d, GroupedPointwiseConv2d)) and (
+            isinstance(bn, _BatchNorm)
+        ):
+            _fold_into_groups(conv.convs, bn)
+            module.bn = nn.Identity()
+    return fuse_conv_bn(model)
 
 
-def _fused_mixconv(mixconv: MixConv2d) -> Optional[nn.Module]:
-    if len(mixconv.splits) < 2 or not mixconv.use_fused():
-        return None
-    convs = mixconv.convs
-    with torch.no_grad():
-        weight = pad_kernels([c.weight for c in convs])
-    conv = make_conv2d(
-        mixconv.channels,
-        mixconv.out_channels,
-        weight.shape[-1],
-        mixconv.stride,
-        groups=mixconv.channels,
-        bias=convs[0].bias is not None,
-        padding=mixconv.padding,
-    )
-    conv.weight.data.copy_(weight)
-    if conv.bias is not None:
-        conv.bias.data.copy_(torch.cat([c.bias.detach() for c in convs]))
-    return conv
-
-
-def _pointwise(
-    weight: torch.Tensor,
-    bias: Optional[torch.Tensor],
-    groups: int,
-    plain: bool,
-) -> nn.Conv2d:
-    """A 1x1 conv holding ``weight`` and ``bias``."""
-    out_channels, in_channels = weight.shape[0], weight.shape[1] * groups
-    if plain:
-        conv = nn.Conv2d(
-            in_channels, out_channels, 1, bias=bias is not None, groups=groups
-        )
-    else:
-        conv = PointwiseConv2d(
-            in_channels, out_channels, bias=bias is not None, groups=groups
-        )
-    with torch.no_grad():
-        conv.weight.copy_(weight)
-        if bias is not None:
-            conv.bias.copy_(bias)
-    return conv
+@torch.no_grad()
+def _fold_into_groups(convs: list[nn.Conv2d], bn: _BatchNorm) -> None:
+    """Fold ``bn`` into the convs whose outputs it normalises, in order."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shift = bn.bias - bn.running_mean * scale
+    start = 0
+    for conv in convs:
+        part = slice(start, start + conv.out_channels)
+        start += conv.out_channels
+        bias = shift[part].clone()
+        if conv.bias is not None:
+            bias += conv.bias * scale[part]
+        conv.weight.mul_(scale[part].view(-1, 1, 1, 1))
+        conv.bias = nn.Parameter(bias)
 
 
 class RawOutputs(nn.Module):
@@ -135,14 +87,12 @@ def export_onnx(
     import onnx
 
     detector.eval()
-    wrapper = RawOutputs(fuse_convs(detector)).eval()
+    wrapper = RawOutputs(detector).eval()
     names = output_names(detector, size)
-    out_dir = os.path.dirname(os.path.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.onnx.tmp')
-    os.close(fd)
-    try:
-        with torch.no_grad():
+    with atomic_path(out_file) as tmp:
+        # One Conv node per MixConv and grouped 1x1 (kernels assembled from
+        # the groups' weights, folded into constants).
+        with torch.no_grad(), ops.mode('export'):
             torch.onnx.export(
                 wrapper,
                 (torch.zeros(1, 3, size, size),),
@@ -154,10 +104,6 @@ def export_onnx(
                 do_constant_folding=True,
             )
         onnx.checker.check_model(onnx.load(tmp))
-        os.replace(tmp, out_file)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return out_file
 
 

@@ -1,5 +1,7 @@
 """Small random inputs for detector tests, and shared assertions."""
 
+import copy
+
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
@@ -37,6 +39,40 @@ def random_det_batch(
     return dict(inputs=inputs, data_samples=samples)
 
 
+def total_loss(losses: dict) -> torch.Tensor:
+    """The sum of a detector's losses (what mmengine's parse_losses sums)."""
+    return sum(
+        v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
+        for k, v in losses.items()
+        if 'loss' in k
+    )
+
+
+def amp_loss_backward(
+    model, num_classes: int, size: int = 320, dtype=torch.bfloat16
+) -> None:
+    """Loss + backward under CPU autocast: the loss is finite and close to
+    the float32 loss on the same batch, and every gradient is finite and
+    in its parameter's dtype."""
+    model.train()
+    data = model.data_preprocessor(
+        random_det_batch(2, size, num_classes, seed=2), training=True
+    )
+    with torch.no_grad():
+        reference = float(total_loss(model(**data, mode='loss')))
+    model.zero_grad()
+    with torch.autocast('cpu', dtype=dtype):
+        loss = total_loss(model(**data, mode='loss'))
+    assert torch.isfinite(loss)
+    assert abs(float(loss) - reference) <= 0.05 * abs(reference) + 0.05
+    loss.backward()
+    params = [p for p in model.parameters() if p.requires_grad]
+    assert any(p.grad is not None for p in params)
+    for p in params:
+        if p.grad is not None:
+            assert p.grad.dtype == p.dtype and torch.isfinite(p.grad).all()
+
+
 def loss_backward_predict(model, num_classes: int, size: int = 320) -> list:
     """Run loss + backward and predict on a random batch; check the losses
     are finite and return the predictions."""
@@ -44,12 +80,7 @@ def loss_backward_predict(model, num_classes: int, size: int = 320) -> list:
     data = model.data_preprocessor(
         random_det_batch(2, size, num_classes), training=True
     )
-    losses = model(**data, mode='loss')
-    total = sum(
-        v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
-        for k, v in losses.items()
-        if 'loss' in k
-    )
+    total = total_loss(model(**data, mode='loss'))
     assert torch.isfinite(total)
     total.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
@@ -89,5 +120,21 @@ def assert_same_outputs_and_grads(
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert pa.shape == pb.shape
         torch.testing.assert_close(pa.grad, pb.grad, rtol=0, atol=1e-4)
-    with torch.no_grad():  # inference: cached fused weights
+    with torch.no_grad():  # inference (no autograd Function)
         torch.testing.assert_close(a(x), b(x), rtol=0, atol=1e-5)
+
+
+class OnPath(torch.nn.Module):
+    """A copy of ``module`` that always runs with ``ops.prefer(**paths)``
+    (its own parameters, so gradients of two paths can be compared)."""
+
+    def __init__(self, module: torch.nn.Module, **paths: str) -> None:
+        super().__init__()
+        self.module = copy.deepcopy(module)
+        self.paths = paths
+
+    def forward(self, *args):
+        from mixdet import ops
+
+        with ops.prefer(**self.paths):
+            return self.module(*args)

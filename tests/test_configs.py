@@ -1,11 +1,12 @@
-"""Every config under configs/ builds, trains a step and predicts."""
+"""Every config under configs/ builds, trains a step (also under bf16
+autocast) and predicts."""
 
 import glob
 import os
 
 import pytest
 from conftest import REPO_DIR
-from helpers import loss_backward_predict
+from helpers import amp_loss_backward, loss_backward_predict
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -37,3 +38,4 @@ def test_config_builds_trains_and_predicts(config):
     size = cfg.get('input_size', 320)
     size = size[0] if isinstance(size, (tuple, list)) else size
     loss_backward_predict(model, num_classes, size=size)
+    amp_loss_backward(model, num_classes, size=size)  # --amp, bf16 on CPU

@@ -8,22 +8,18 @@ import sys
 import pytest
 import torch
 from conftest import REPO_DIR
-from mmcv.cnn import fuse_conv_bn
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
+from mixdet import ops
 from mixdet.deployment import (
     RawOutputs,
     export_onnx,
-    fuse_convs,
+    fold_bn,
     onnx_max_diff,
 )
-from mixdet.models.layers import (
-    GroupedPointwiseConv2d,
-    MixConv2d,
-    PointwiseConv2d,
-)
+from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
 
 pytest.importorskip('onnxruntime')
 
@@ -66,29 +62,42 @@ def test_export_matches_pytorch(config, tmp_path):
     assert os.listdir(tmp_path) == ['model.onnx']  # no temp files left
 
 
-def test_fuse_convs_gives_plain_convs_and_the_same_outputs():
+def test_fold_bn_removes_every_batchnorm_and_keeps_outputs():
     model = randomised(CONFIGS[0])
     x = torch.randn(1, 3, 192, 192)
     with torch.no_grad():
         expected = RawOutputs(model)(x)
     mixed = (MixConv2d, GroupedPointwiseConv2d)
-    assert sum(isinstance(m, mixed) for m in model.modules()) > 30
-    plain = fuse_convs(model)  # for export: nn.Conv2d only
-    assert not any(
-        isinstance(m, (*mixed, PointwiseConv2d)) for m in plain.modules()
-    )
-    gemm = fuse_convs(model, plain=False)  # for PyTorch: 1x1 GEMMs kept
-    assert not any(isinstance(m, mixed) for m in gemm.modules())
-    assert sum(isinstance(m, PointwiseConv2d) for m in gemm.modules()) > 30
-    # BN folded into the GEMM 1x1 convs (they gain a bias) by mmcv
-    folded = fuse_conv_bn(fuse_convs(model, plain=False))
+    folded = fold_bn(model)
     assert not any(
         isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules()
     )
-    for fused, atol in ((plain, 1e-5), (gemm, 1e-5), (folded, 1e-4)):
-        with torch.no_grad():
-            for a, b in zip(RawOutputs(fused)(x), expected):
-                torch.testing.assert_close(a, b, rtol=0, atol=atol)
+    assert sum(isinstance(m, mixed) for m in folded.modules()) > 30
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    with torch.no_grad():
+        for path in ('reference', 'fused'):
+            with ops.prefer(mixconv=path, grouped_pointwise=path):
+                outs = RawOutputs(folded)(x)
+            for a, b in zip(outs, expected):
+                torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+
+
+def test_export_has_one_conv_node_per_conv(tmp_path):
+    import onnx
+
+    model = randomised(CONFIGS[0])
+    out = export_onnx(model, str(tmp_path / 'model.onnx'), size=192)
+    graph = onnx.load(out).graph
+    mixed = (MixConv2d, GroupedPointwiseConv2d)
+    inside = {
+        id(c) for m in model.modules() if isinstance(m, mixed) for c in m.convs
+    }
+    expected = sum(isinstance(m, mixed) for m in model.modules()) + sum(
+        isinstance(m, torch.nn.Conv2d) and id(m) not in inside
+        for m in model.modules()
+    )
+    assert sum(node.op_type == 'Conv' for node in graph.node) == expected
+    assert not any(node.op_type == 'Split' for node in graph.node)
 
 
 def test_cli(tmp_path):
@@ -122,3 +131,61 @@ def test_cli(tmp_path):
     )
     assert bad.returncode == 2 and 'does not exist' in bad.stderr
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_cli_output_mode_follows_umask(tmp_path):
+    out = tmp_path / 'ssdlite.onnx'
+    old = os.umask(0o027)
+    try:
+        code = subprocess.run(
+            [
+                sys.executable,
+                'tools/deployment/export_onnx.py',
+                CONFIGS[0],
+                str(out),
+                '--size',
+                '192',
+            ],
+            cwd=REPO_DIR,
+            capture_output=True,
+        ).returncode
+    finally:
+        os.umask(old)
+    assert code == 0 and os.stat(out).st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize(
+    'target,words',
+    [
+        ('existing', ['already exists', '--force']),
+        ('directory', ['is a directory']),
+        ('config', ['is also an input']),
+    ],
+)
+def test_cli_refuses_outputs_it_must_not_write(tmp_path, target, words):
+    out = tmp_path / 'model.onnx'
+    config = CONFIGS[0]
+    if target == 'existing':
+        out.write_bytes(b'keep me')
+    elif target == 'directory':
+        out.mkdir()
+    else:  # a config that happens to end in .onnx, given as the output
+        out.write_text(open(os.path.join(REPO_DIR, CONFIGS[0])).read())
+        config = str(out)
+    result = subprocess.run(
+        [
+            sys.executable,
+            'tools/deployment/export_onnx.py',
+            config,
+            str(out),
+            '--force',
+        ][: None if target == 'config' else -1],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    for word in words:
+        assert word in result.stderr
+    if target == 'existing':
+        assert out.read_bytes() == b'keep me'

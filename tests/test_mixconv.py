@@ -5,12 +5,15 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_same_outputs_and_grads
+from helpers import OnPath, assert_same_outputs_and_grads
 
+from mixdet import ops
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
     MixConv2d,
+    make_conv2d,
     make_depthwise_conv,
+    pad_same,
     split_channels,
 )
 
@@ -61,11 +64,11 @@ def test_exponential_and_explicit_split():
     assert [c.weight.shape[0] for c in conv.convs] == [16, 8, 4, 4]
 
 
-@pytest.mark.parametrize('fused', [False, True])
+@pytest.mark.parametrize('path', ['reference', 'fused', 'export'])
 @pytest.mark.parametrize('padding', ['symmetric', 'same'])
 @pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('size', [(15, 15), (16, 11)])
-def test_mixconv_equals_reference(fused, padding, stride, size):
+def test_mixconv_equals_reference(path, padding, stride, size):
     g = torch.Generator().manual_seed(stride * 100 + size[0])
     for _ in range(3):
         num = int(torch.randint(1, 5, (1,), generator=g))
@@ -73,14 +76,14 @@ def test_mixconv_equals_reference(fused, padding, stride, size):
             int(k) * 2 + 3 for k in torch.randint(0, 4, (num,), generator=g)
         )
         channels = int(torch.randint(num, 24, (1,), generator=g))
-        conv = MixConv2d(
-            channels, kernels, stride, padding=padding, fused=fused
+        conv = OnPath(
+            MixConv2d(channels, kernels, stride, padding=padding),
+            mixconv=path,
         )
-        assert conv.use_fused() == (fused and num > 1)
         x = torch.randn(2, channels, *size, generator=g)
-        weights = [c.weight for c in conv.convs]
+        weights = [c.weight for c in conv.module.convs]
         expected = reference_mixconv(
-            x, weights, kernels, conv.splits, stride, padding, [1] * num
+            x, weights, kernels, conv.module.splits, stride, padding, [1] * num
         )
         out = conv(x)
         assert out.shape == expected.shape
@@ -101,17 +104,14 @@ def test_fused_and_split_agree_in_outputs_and_gradients(padding, stride):
         ((1, 3, 5), (12, 12), 2),
         ((5, 3), (7, 8), 1),
     ]:
-        if padding == 'same' and stride == 2 and 1 in kernels:
-            continue  # runs split only, see the next test
-        split = MixConv2d(
-            24, kernels, stride, multiplier, padding=padding, fused=False
-        )
-        fused = MixConv2d(
-            24, kernels, stride, multiplier, padding=padding, fused=True
-        )
-        fused.load_state_dict(split.state_dict())
+        conv = MixConv2d(24, kernels, stride, multiplier, padding=padding)
         x = torch.randn(2, 24, *size, generator=g)
-        assert_same_outputs_and_grads(split, fused, x, g)
+        assert_same_outputs_and_grads(
+            OnPath(conv, mixconv='reference'),
+            OnPath(conv, mixconv='fused'),
+            x,
+            g,
+        )
 
 
 @pytest.mark.parametrize('seed', range(8))
@@ -127,20 +127,30 @@ def test_fused_and_split_agree_on_random_layers(seed):
     stride, padding = pick([1, 2]), pick(['symmetric', 'same'])
     size = (pick([5, 8, 13, 16]), pick([6, 9, 12]))
     kwargs = dict(stride=stride, padding=padding)
-    split = MixConv2d(channels, kernels, fused=False, **kwargs)
-    auto = MixConv2d(channels, kernels, **kwargs)
-    auto.load_state_dict(split.state_dict())
+    conv = MixConv2d(channels, kernels, **kwargs)
     x = torch.randn(2, channels, *size, generator=g)
-    assert_same_outputs_and_grads(split, auto, x, g)
+    for path in ('fused', 'export'):
+        assert_same_outputs_and_grads(
+            OnPath(conv, mixconv='reference'),
+            OnPath(conv, mixconv=path),
+            x,
+            g,
+        )
 
 
-def test_auto_falls_back_to_split_where_fusing_is_not_exact():
-    assert not MixConv2d(12, (1, 3), 2, padding='same').use_fused()
-    assert not MixConv2d(12, (3, 5), dilated=True).use_fused()
-    with pytest.raises(ValueError, match='fused=True'):
-        MixConv2d(12, (3, 5), dilated=True, fused=True)
-    with pytest.raises(ValueError, match='fused must be'):
-        MixConv2d(12, (3, 5), fused='yes')
+def test_fusing_only_where_it_is_exact():
+    assert ops.can_fuse((3, 5), (1, 1), 2, 'same')
+    assert ops.can_fuse((1, 3), (1, 1), 2, 'symmetric')
+    assert not ops.can_fuse((1, 3), (1, 1), 2, 'same')  # TF pads 1x1 apart
+    assert not ops.can_fuse((3, 3), (1, 2), 1, 'symmetric')  # dilated
+    assert not ops.can_fuse((3,), (1,), 1, 'symmetric')  # one group
+    # A forced fused path falls back to the reference where inexact.
+    conv = MixConv2d(12, (1, 3), 2, padding='same')
+    x = torch.randn(1, 12, 9, 9)
+    with ops.prefer(mixconv='fused'):
+        out = conv(x)
+    with ops.mode('reference'):
+        torch.testing.assert_close(out, conv(x), rtol=0, atol=0)
 
 
 def test_dilated_mixconv_equals_reference():
@@ -196,3 +206,67 @@ def test_bad_arguments_raise_clear_errors(kwargs, words):
         MixConv2d(**args)
     for word in words:
         assert word in str(info.value)
+
+
+def test_pad_same_when_only_the_width_needs_padding():
+    # 9x10, k3/s3: the height needs no padding, the width one pixel on
+    # each side (TF: 3x4).
+    conv = make_conv2d(1, 1, 3, stride=3, padding='same')
+    assert conv(torch.randn(1, 1, 9, 10)).shape[-2:] == (3, 4)
+    mix = MixConv2d(4, (3, 5), 3, padding='same')
+    for path in ('reference', 'fused', 'export'):
+        with ops.prefer(mixconv=path):
+            assert mix(torch.randn(1, 4, 9, 10)).shape[-2:] == (3, 4)
+
+
+@pytest.mark.parametrize('stride', [1, 2, 3, 4])
+def test_pad_same_is_tensorflow_rule_for_every_size(stride):
+    for k in (1, 3, 5, 7):
+        for h in range(1, 13):
+            for w in range(1, 13):
+                x = torch.randn(1, 1, h, w)
+                top, bottom = tf_same_pad(h, k, stride)
+                left, right = tf_same_pad(w, k, stride)
+                expected = F.pad(x, (left, right, top, bottom))
+                assert torch.equal(pad_same(x, k, stride), expected), (k, h, w)
+
+
+@pytest.mark.parametrize('path', ['reference', 'fused', 'export'])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(kernel_sizes=(3, 5, 7)),
+        dict(kernel_sizes=(3, 5), stride=2, padding='same'),
+        dict(kernel_sizes=(3, 5), dilated=True),
+        dict(kernel_sizes=(3, 5), channel_multiplier=2),
+    ],
+)
+def test_empty_batch_through_every_path(kwargs, path):
+    conv = OnPath(MixConv2d(12, **kwargs), mixconv=path)
+    x = torch.randn(0, 12, 9, 9, requires_grad=True)
+    out = conv(x)
+    assert out.shape[0] == 0 and out.shape[1] == conv.module.out_channels
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    for c in conv.module.convs:
+        assert torch.equal(c.weight.grad, torch.zeros_like(c.weight))
+    with torch.no_grad():
+        assert conv(x).shape == out.shape
+
+
+def test_numpy_ints_are_accepted_and_bools_refused():
+    import numpy as np
+
+    conv = MixConv2d(np.int64(12), (np.int64(3), np.int64(5)), np.int32(1))
+    assert conv.kernel_sizes == (3, 5) and type(conv.kernel_sizes[0]) is int
+    for kwargs, word in [
+        (dict(channels=True), 'channels'),
+        (dict(stride=True), 'stride'),
+        (dict(stride=2.0), 'stride'),
+        (dict(kernel_sizes=(3, True)), 'kernel_sizes'),
+        (dict(kernel_sizes='35'), 'kernel_sizes'),
+    ]:
+        args = dict(channels=12, kernel_sizes=(3, 5))
+        args.update(kwargs)
+        with pytest.raises(ValueError, match=word):
+            MixConv2d(**args)

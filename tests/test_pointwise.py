@@ -3,20 +3,22 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import assert_same_outputs_and_grads
+from helpers import OnPath, assert_same_outputs_and_grads
 
+from mixdet import ops
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
     PointwiseConv2d,
     make_pointwise_conv,
-    pointwise_conv,
 )
+from mixdet.ops import pointwise_conv
 
 
 @pytest.mark.parametrize('groups', [1, 2, 3])
 @pytest.mark.parametrize('bias', [False, True])
 @pytest.mark.parametrize('channels_last', [False, True])
-def test_pointwise_conv_equals_conv2d(groups, bias, channels_last):
+@pytest.mark.parametrize('path', ['gemm', 'reference'])
+def test_pointwise_conv_equals_conv2d(groups, bias, channels_last, path):
     g = torch.Generator().manual_seed(groups)
     x = torch.randn(3, 12, 7, 5, generator=g)
     if channels_last:  # not NCHW-contiguous: runs F.conv2d
@@ -25,7 +27,8 @@ def test_pointwise_conv_equals_conv2d(groups, bias, channels_last):
     b = torch.randn(18, generator=g) if bias else None
     inputs = [t.clone().requires_grad_() for t in (x, w)]
     refs = [t.clone().requires_grad_() for t in (x, w)]
-    out = pointwise_conv(*inputs, b, groups)
+    with ops.prefer(pointwise=path):
+        out = pointwise_conv(*inputs, b, groups)
     ref = F.conv2d(*refs, b, groups=groups)
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
     grad = torch.randn(ref.shape, generator=g)
@@ -59,14 +62,20 @@ def test_grouped_pointwise_equals_block_diagonal_conv():
     'cin,cout,groups',
     [(16, 96, 2), (7, 10, 2), (24, 36, 3), (32, 64, 4), (10, 13, 3)],
 )
-def test_grouped_pointwise_fused_and_split_agree(cin, cout, groups):
+@pytest.mark.parametrize('path', ['fused', 'export'])
+def test_grouped_pointwise_fused_and_split_agree(cin, cout, groups, path):
     g = torch.Generator().manual_seed(cin + groups)
-    split = GroupedPointwiseConv2d(cin, cout, groups, fused=False)
-    fused = GroupedPointwiseConv2d(cin, cout, groups)
-    fused.load_state_dict(split.state_dict())
+    pw = GroupedPointwiseConv2d(cin, cout, groups)
+    weight, fused_groups = ops.fused_pointwise_weight(
+        [c.weight for c in pw.convs]
+    )
     equal = cin % groups == 0 and cout % groups == 0
-    assert fused.fused_groups == (groups if equal else 1)
+    assert fused_groups == (groups if equal else 1)
+    assert weight.shape == (cout, cin // fused_groups, 1, 1)
     x = torch.randn(2, cin, 9, 7, generator=g)
-    assert_same_outputs_and_grads(split, fused, x, g)
-    with pytest.raises(ValueError, match='fused must be True or False'):
-        GroupedPointwiseConv2d(cin, cout, groups, fused='auto')
+    assert_same_outputs_and_grads(
+        OnPath(pw, grouped_pointwise='reference'),
+        OnPath(pw, grouped_pointwise=path),
+        x,
+        g,
+    )

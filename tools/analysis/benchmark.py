@@ -1,15 +1,21 @@
-"""End-to-end SSDLite benchmarks on this machine (CPU, eager and ONNX).
+"""End-to-end SSDLite benchmarks (eager, BN folded, ONNX Runtime).
 
-    python tools/analysis/benchmark.py [--rounds 60]
+    python tools/analysis/benchmark.py [--rounds 60] [--device cuda]
+        [--amp {fp16,bf16}] [--channels-last] [--batch 1]
+        [--train-batch 8]
 
 For SSDLite-MixNet-S/M, mixdet's MobileNetV2 (baseline and mixconv357) and
 mmdet's own SSDLite-MobileNetV2, all at 320x320:
 
-1. latency: backbone + neck + head (raw outputs), batch 1, eval mode;
-2. training throughput: images/s of loss + backward + SGD step, batch 8;
-3. ONNX Runtime latency of the same exported graph, batch 1;
-4. peak resident memory of one training step, each model in its own
-   process.
+1. latency: backbone + neck + head (raw outputs), batch ``--batch``, eval;
+2. training throughput: images/s of loss + backward + SGD step, batch
+   ``--train-batch`` (with ``--amp``: autocast, and a gradient scaler for
+   fp16);
+3. on CPU: ONNX Runtime latency of the same exported graph;
+4. peak memory of one training step: on CPU the resident memory of a
+   fresh process per model, on CUDA ``max_memory_allocated``.
+
+CUDA is synchronised before every clock read.
 
 Latency and throughput are measured in rounds that call every model once,
 in alternating order (interleaved), and each model is compared with mmdet's
@@ -31,7 +37,11 @@ import tempfile
 import torch
 from mmengine.logging import MMLogger
 
-from mixdet.utils.timing import interleaved
+from mixdet.utils.timing import (
+    AMP_DTYPES,
+    interleaved,
+    synchronize,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SSDLITE = 'configs/ssdlite/ssdlite_{}_8xb24-600e_coco.py'
@@ -73,8 +83,9 @@ def build(config: str):
     return model
 
 
-def train_step_fn(model, batch: int):
-    """A closure running one loss + backward + SGD step on a fixed batch."""
+def train_step_fn(model, batch: int, amp=None):
+    """A closure running one loss + backward + SGD step on a fixed batch
+    (under autocast to ``amp``, a dtype, if given)."""
     sys.path.insert(0, os.path.join(REPO, 'tests'))
     from helpers import random_det_batch
 
@@ -83,17 +94,22 @@ def train_step_fn(model, batch: int):
         random_det_batch(batch, 320, 80), training=True
     )
     optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    device = next(model.parameters()).device
+    scaler = torch.amp.GradScaler(device.type, enabled=amp is torch.float16)
 
     def step():
-        losses = model(**data, mode='loss')
+        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+            losses = model(**data, mode='loss')
         loss = sum(
             v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
             for k, v in losses.items()
             if 'loss' in k
         )
         optim.zero_grad()
-        loss.backward()
-        optim.step()
+        scaler.scale(loss).backward()
+        scaler.step(optim)
+        scaler.update()
+        synchronize(device)
 
     return step
 
@@ -142,64 +158,98 @@ def main(argv=None) -> int:
         default=6,
         help='interleaved training-step rounds',
     )
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--train-batch', type=int, default=8)
     parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--no-onnx', action='store_true')
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    amp = AMP_DTYPES.get(args.amp)
+    cuda = device.type == 'cuda'
+    use_onnx = not (args.no_onnx or cuda)
+    fmt = (
+        torch.channels_last if args.channels_last else torch.contiguous_format
+    )
+    if cuda:
+        torch.backends.cudnn.benchmark = True
 
-    import onnxruntime as ort
-    from mmcv.cnn import fuse_conv_bn
-
-    from mixdet.deployment import RawOutputs, export_onnx, fuse_convs
+    from mixdet.deployment import RawOutputs, export_onnx, fold_bn
 
     torch.manual_seed(0)
+    where = (
+        torch.cuda.get_device_name(device)
+        if cuda
+        else f'CPU ({torch.get_num_threads()} threads, {os.cpu_count()} CPUs)'
+    )
     print(
-        f'torch {torch.__version__} ({torch.get_num_threads()} threads), '
-        f'onnxruntime {ort.__version__}, {os.cpu_count()} CPUs\n'
+        f'{where}, torch {torch.__version__}, {args.amp or "fp32"}, '
+        f'{"channels_last" if args.channels_last else "NCHW"}, latency batch '
+        f'{args.batch}, train batch {args.train_batch}\n'
     )
     models = {name: build(cfg) for name, cfg in MODELS.items()}
-    x = torch.randn(1, 3, 320, 320)
-    feed = {'image': x.numpy()}
-    eager, folded, onnx, steps = {}, {}, {}, {}
+    x = torch.randn(args.batch, 3, 320, 320, device=device)
+    x = x.contiguous(memory_format=fmt)
+    eager, folded, onnx, steps, memory = {}, {}, {}, {}, {}
     tmp = tempfile.mkdtemp()
     for name, model in models.items():
         model.eval()
+        if use_onnx:
+            import onnxruntime as ort
+
+            path = export_onnx(model, os.path.join(tmp, f'{len(onnx)}.onnx'))
+            options = ort.SessionOptions()
+            # Idle ORT threads spin by default and would slow the next
+            # model's call in an interleaved round (measured: 2x).
+            options.add_session_config_entry(
+                'session.intra_op.allow_spinning', '0'
+            )
+            session = ort.InferenceSession(
+                path, options, providers=['CPUExecutionProvider']
+            )
+            feed = {'image': x.numpy()}
+            onnx[name] = lambda s=session, f=feed: s.run(None, f)
+        model.to(device, memory_format=fmt)
         eager[name] = RawOutputs(model).eval()
-        # BN folded into the convs, as mmcv's fuse_conv_bn does (and ONNX
-        # Runtime): both models alike, for reference.
-        folded[name] = RawOutputs(
-            fuse_conv_bn(fuse_convs(model, plain=False))
-        ).eval()
-        path = export_onnx(model, os.path.join(tmp, f'{len(onnx)}.onnx'))
-        options = ort.SessionOptions()
-        # Idle ORT threads spin by default and would slow the next model's
-        # call in an interleaved round (measured: 2x on both models).
-        options.add_session_config_entry(
-            'session.intra_op.allow_spinning', '0'
-        )
-        session = ort.InferenceSession(
-            path, options, providers=['CPUExecutionProvider']
-        )
-        onnx[name] = lambda s=session: s.run(None, feed)
-        steps[name] = train_step_fn(model, args.train_batch)
+        # BN folded into the convs (mmcv's fuse_conv_bn, and group by
+        # group for mixdet's MixConv and grouped 1x1): every model alike.
+        folded[name] = RawOutputs(fold_bn(model)).eval()
+        steps[name] = train_step_fn(model, args.train_batch, amp)
+        if cuda and not args.no_memory:
+            torch.cuda.reset_peak_memory_stats(device)
+            steps[name]()
+            memory[name] = torch.cuda.max_memory_allocated(device) / 2**20
 
     def calls(runs: dict) -> dict:
-        return {name: lambda run=run: run(x) for name, run in runs.items()}
+        def call(run):
+            with torch.autocast(
+                device.type, dtype=amp, enabled=amp is not None
+            ):
+                run(x)
+            if cuda:
+                torch.cuda.synchronize(device)
+
+        return {name: lambda run=run: call(run) for name, run in runs.items()}
 
     for model in models.values():
         model.eval()  # train_step_fn left it in training mode
+    times = {}
     with torch.no_grad():
-        for run in [*eager.values(), *folded.values()]:
-            for _ in range(3):  # warm up (and fill the weight caches)
-                run(x)
-        times = {
-            'eager': interleaved(calls(eager), args.rounds),
-            'folded': interleaved(calls(folded), args.rounds),
-        }
-    for run in onnx.values():
-        run()
-    times['onnx'] = interleaved(onnx, args.rounds)
+        for run in [*calls(eager).values(), *calls(folded).values()]:
+            for _ in range(3):  # warm up
+                run()
+        times['eager'] = interleaved(calls(eager), args.rounds)
+        times['folded'] = interleaved(calls(folded), args.rounds)
+    if use_onnx:
+        for run in onnx.values():
+            run()
+        times['onnx'] = interleaved(onnx, args.rounds)
     for model in models.values():
         model.train()
+    for step in steps.values():
+        step()  # warm up
     times['train'] = interleaved(steps, args.train_rounds)
 
     med = {
@@ -214,29 +264,33 @@ def main(argv=None) -> int:
     )
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for name in models:
-        memory = (
-            '-'
-            if args.no_memory
-            else f'{peak_memory_mb(MODELS[name], args.train_batch):.0f}'
-        )
+        if args.no_memory:
+            peak = '-'
+        elif cuda:
+            peak = f'{memory[name]:.0f}'
+        else:
+            peak = f'{peak_memory_mb(MODELS[name], args.train_batch):.0f}'
         eager_ms = 1e3 * med['eager'][name]
-        onnx_ms = 1e3 * med['onnx'][name]
+        onnx_cells = '- | -'
+        if use_onnx:
+            onnx_ms = 1e3 * med['onnx'][name]
+            onnx_cells = f'{onnx_ms:.1f} | {eager_ms / onnx_ms:.2f}x'
         print(
             f'| {name} | {eager_ms:.1f} | '
             f'{ratio(times["eager"], name):.2f}x | '
             f'{1e3 * med["folded"][name]:.1f} | '
-            f'{ratio(times["folded"], name):.2f}x | {onnx_ms:.1f} | '
-            f'{eager_ms / onnx_ms:.2f}x | '
+            f'{ratio(times["folded"], name):.2f}x | {onnx_cells} | '
             f'{args.train_batch / med["train"][name]:.1f} | '
-            f'{1 / ratio(times["train"], name):.2f}x | {memory} |'
+            f'{1 / ratio(times["train"], name):.2f}x | {peak} |'
         )
     print(
-        f'\nLatency: medians of {args.rounds} interleaved rounds (batch 1); '
-        '"vs mmdet" is the median over rounds of the latency relative to '
-        'mmdet SSDLite-MobileNetV2 in the same round (below 1x is faster); '
-        'for training it is the throughput relative to mmdet '
+        f'\nLatency: medians of {args.rounds} interleaved rounds; "vs '
+        'mmdet" is the median over rounds of the latency relative to mmdet '
+        'SSDLite-MobileNetV2 in the same round (below 1x is faster); for '
+        'training it is the throughput relative to mmdet '
         f'({args.train_rounds} rounds; above 1x is faster). "BN folded": '
-        "mmcv's fuse_conv_bn applied to every model."
+        'BatchNorm folded into the convs of every model '
+        '(mixdet.deployment.fold_bn).'
     )
     return 0
 

@@ -1,74 +1,129 @@
-"""MixConv fused vs split on every MixConv layer shape of MixNet-S/M.
+"""Every path of mixdet's ops on every layer shape of MixNet-S/M.
 
-    python tools/analysis/benchmark_mixconv.py [--size 320] [--batch 1]
+    python tools/analysis/benchmark_mixconv.py [--archs s m] [--device cpu]
+        [--amp bf16] [--channels-last] [--batch 1] [--size 320]
+        [--ops mixconv pointwise grouped_pointwise linear_1x1]
 
-For each MixConv layer of MixNet-S and MixNet-M at SIZExSIZE: the median
-time of the split path (split -> conv per group -> concat) and the fused
-path (one depthwise conv over zero-padded kernels), for inference and for
-forward+backward, the two paths alternating call by call, and the path
-'auto' picks. Totals per network compare split, fused and auto.
+For each op (MixConv, 1x1 conv, grouped 1x1 conv, SE's 1x1 on pooled
+features) and each of its layers in MixNet-S/M at SIZExSIZE: the median
+time of each path (``mixdet.ops.prefer``), in inference and in forward +
+backward, the paths alternating call by call (CUDA synchronised before
+every clock read). Totals per network and op, relative to the reference
+path, end the output, with the :class:`mixdet.ops.Rule` lines that this
+machine's measurements support (paths faster in total than the
+reference). With timm importable, timm's ``MixedConv2d`` is timed beside
+MixConv.
 """
 
 import argparse
 import statistics
 import sys
+from contextlib import nullcontext
 
 import torch
 
+from mixdet import ops
 from mixdet.models.backbones import MixNet
-from mixdet.models.layers import MixConv2d
-from mixdet.utils.timing import interleaved
+from mixdet.models.layers import (
+    GroupedPointwiseConv2d,
+    MixConv2d,
+    PointwiseConv2d,
+    SqueezeExcite,
+)
+from mixdet.utils.timing import (
+    AMP_DTYPES,
+    interleaved,
+    synchronize,
+)
+
+# op -> (layer class, the paths to time besides 'reference')
+OPS = {
+    'mixconv': (MixConv2d, ('fused',)),
+    'pointwise': (PointwiseConv2d, ('gemm',)),
+    'grouped_pointwise': (GroupedPointwiseConv2d, ('fused',)),
+    'linear_1x1': (SqueezeExcite, ('linear',)),
+}
 
 
-def layer_shapes(arch: str, size: int) -> list[tuple]:
-    """(channels, kernels, stride, padding, H, W) of each MixConv layer."""
-    model = MixNet(arch, out_indices=(4,)).eval()
-    shapes = []
+def layers(arch: str, size: int, op: str) -> list[tuple]:
+    """(module, input shape) of every distinct ``op`` layer of the arch."""
+    model = MixNet(arch, out_indices=(5,)).eval()
+    cls = OPS[op][0]
+    found, seen = [], set()
 
     def hook(module, args):
-        shapes.append(
-            (
-                module.channels,
-                module.kernel_sizes,
-                module.stride,
-                module.padding,
-                *args[0].shape[-2:],
-            )
-        )
+        key = (repr(module), tuple(args[0].shape))
+        if key not in seen:
+            seen.add(key)
+            found.append((module, tuple(args[0].shape[1:])))
 
     for m in model.modules():
-        if isinstance(m, MixConv2d):
+        if type(m) is cls:
             m.register_forward_pre_hook(hook)
-    with torch.no_grad():
+    with torch.no_grad(), ops.mode('reference'):
         model(torch.zeros(1, 3, size, size))
-    return shapes
+    return found
 
 
-def bench_layer(
-    shape: tuple, batch: int, backward: bool, repeats: int
-) -> dict[str, float]:
-    """Median seconds per call of each path; the two paths alternate call
-    by call, so a slow spell of the machine hits both alike."""
-    channels, kernels, stride, padding, h, w = shape
-    conv = MixConv2d(channels, kernels, stride, padding=padding)
-    x = torch.randn(batch, channels, h, w, requires_grad=backward)
-    runs = {}
-    for path in ('split', 'fused'):
-        forward = conv.forward_split if path == 'split' else conv.forward_fused
+def timm_mixconv(module: MixConv2d):
+    """timm's MixedConv2d with ``module``'s kernels, or None."""
+    try:
+        from timm.layers import MixedConv2d
+    except ImportError:
+        return None
+    if module.padding != 'symmetric' or module.dilated:
+        return None
+    conv = MixedConv2d(
+        module.channels,
+        module.out_channels,
+        list(module.kernel_sizes),
+        module.stride,
+        padding='',
+        depthwise=True,
+    )
+    conv.load_state_dict(module.state_dict())
+    return conv
 
-        def run(forward=forward):
-            if backward:
-                forward(x).sum().backward()
-            else:
-                with torch.no_grad():
-                    forward(x)
 
+def bench(module, shape, paths, args, backward: bool, extra=None) -> dict:
+    device = torch.device(args.device)
+    fmt = (
+        torch.channels_last if args.channels_last else torch.contiguous_format
+    )
+    module = module.to(device)
+    if len(shape) == 3:
+        module = module.to(memory_format=fmt)
+    x = torch.randn(args.batch, *shape, device=device)
+    if x.dim() == 4:
+        x = x.contiguous(memory_format=fmt)
+    x.requires_grad_(backward)
+
+    def autocast():
+        if args.amp is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=AMP_DTYPES[args.amp])
+
+    def make(run_module, path):
+        prefer = ops.prefer(**{args.op: path}) if path else nullcontext()
+
+        def run():
+            with prefer, autocast():
+                if backward:
+                    run_module(x).float().sum().backward()
+                else:
+                    with torch.no_grad():
+                        run_module(x)
+            synchronize(device)
+
+        return run
+
+    runs = {p: make(module, p) for p in ('reference', *paths)}
+    if extra is not None:
+        runs['timm'] = make(extra.to(device, memory_format=fmt), None)
+    for run in runs.values():
         run()  # warm up
-        runs[path] = run
-    times = interleaved(runs, repeats)
-    result = {path: statistics.median(t) for path, t in times.items()}
-    result['auto'] = result['fused'] if conv.use_fused() else result['split']
-    return result
+    times = interleaved(runs, args.repeats)
+    return {p: statistics.median(t) for p, t in times.items()}
 
 
 def main(argv=None) -> int:
@@ -77,47 +132,68 @@ def main(argv=None) -> int:
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--archs', nargs='+', default=['s', 'm'])
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument(
+        '--ops', nargs='+', choices=list(OPS), default=list(OPS)
+    )
+    parser.add_argument(
+        '--per-layer', action='store_true', help='print every layer'
+    )
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    print(
-        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-        f'batch {args.batch}, {args.size}x{args.size} input\n'
+    device = torch.device(args.device)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+    kind = ops.device_kind(device)
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == 'cuda'
+        else f'CPU {kind}, {torch.get_num_threads()} threads'
     )
-    for mode in ('inference', 'forward+backward'):
-        backward = mode != 'inference'
-        print(f'## {mode}\n')
-        print(
-            '| arch | C | kernels | s | HxW | split ms | fused ms | '
-            'speed-up | auto |'
-        )
-        print('|---|---:|---|---:|---|---:|---:|---:|---|')
-        totals = {}
-        for arch in args.archs:
-            totals[arch] = dict(split=0.0, fused=0.0, auto=0.0)
-            for shape in layer_shapes(arch, args.size):
-                r = bench_layer(shape, args.batch, backward, args.repeats)
-                for k in totals[arch]:
-                    totals[arch][k] += r[k]
-                c, k, s, _, h, w = shape
-                auto = 'fused' if r['auto'] == r['fused'] else 'split'
-                print(
-                    f'| {arch} | {c} | {".".join(map(str, k))} | {s} | '
-                    f'{h}x{w} | {1e3 * r["split"]:.3f} | '
-                    f'{1e3 * r["fused"]:.3f} | '
-                    f'{r["split"] / r["fused"]:.2f}x | {auto} |'
+    dtype = args.amp and str(AMP_DTYPES[args.amp]).replace('torch.', '')
+    dtype = dtype or 'float32'
+    layout = 'nhwc' if args.channels_last else 'nchw'
+    print(
+        f'{where}, torch {torch.__version__}, batch {args.batch}, '
+        f'{args.size}x{args.size}, {dtype}, {layout}\n'
+    )
+    rules = []
+    for op in args.ops:
+        args.op = op
+        paths = OPS[op][1]
+        for phase in ('infer', 'train'):
+            backward = phase == 'train'
+            for arch in args.archs:
+                totals: dict = {}
+                for module, shape in layers(arch, args.size, op):
+                    extra = timm_mixconv(module) if op == 'mixconv' else None
+                    r = bench(module, shape, paths, args, backward, extra)
+                    for p, t in r.items():
+                        totals[p] = totals.get(p, 0.0) + t
+                    if args.per_layer:
+                        cells = ', '.join(
+                            f'{p} {1e3 * t:.3f} ms' for p, t in r.items()
+                        )
+                        print(f'  {op} {arch} {module!r:.60} {shape}: {cells}')
+                ref = totals['reference']
+                cells = ', '.join(
+                    f'{p} {1e3 * t:.1f} ms ({ref / t:.2f}x)'
+                    for p, t in totals.items()
                 )
-        print()
-        for arch, t in totals.items():
-            split, fused, auto = (
-                1e3 * t[k] for k in ('split', 'fused', 'auto')
-            )
-            print(
-                f'total MixNet-{arch.upper()}: split {split:.1f} ms, fused '
-                f'{fused:.1f} ms, auto {auto:.1f} ms; fused '
-                f'{split / fused:.2f}x and auto {split / auto:.2f}x the speed '
-                'of split'
-            )
-        print()
+                print(f'{op:18} {phase:5} MixNet-{arch.upper()}: {cells}')
+                if arch == args.archs[0]:
+                    best = min(paths, key=lambda p: totals[p])
+                    if totals[best] < ref:
+                        rules.append(
+                            f"Rule('{op}', '{kind}', '{dtype}', '{layout}', "
+                            f"'{phase}', '{best}', 'MixNet-{arch.upper()} "
+                            f'layers {ref / totals[best]:.2f}x reference, '
+                            f"batch {args.batch}'),"
+                        )
+    print('\nRules these measurements support (mixdet/ops/policy.py):')
+    print('\n'.join(rules) if rules else '(none: reference everywhere)')
     return 0
 
 

@@ -9,7 +9,6 @@ from .pointwise import (
     GroupedPointwiseConv2d,
     PointwiseConv2d,
     make_pointwise_conv,
-    pointwise_conv,
 )
 from .squeeze_excite import SqueezeExcite
 
@@ -26,6 +25,5 @@ __all__ = [
     'make_depthwise_conv',
     'make_pointwise_conv',
     'pad_same',
-    'pointwise_conv',
     'split_channels',
 ]

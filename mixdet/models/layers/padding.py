@@ -1,10 +1,9 @@
 """TensorFlow 'same' padding, for weights trained in TensorFlow."""
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ...ops.padding import pad_same, same_padding  # noqa: F401
 
 PADDING_MODES = ('symmetric', 'same')
 
@@ -16,34 +15,6 @@ def check_padding_mode(padding: str) -> str:
             f'padding must be one of {PADDING_MODES}, got {padding!r}'
         )
     return padding
-
-
-def same_padding(
-    size: int, kernel_size: int, stride: int, dilation: int
-) -> tuple[int, int]:
-    """Pad before/after one spatial dim so that out = ceil(size / stride).
-
-    TensorFlow puts the odd pixel after (bottom/right).
-    """
-    total = max(
-        (math.ceil(size / stride) - 1) * stride
-        + (kernel_size - 1) * dilation
-        + 1
-        - size,
-        0,
-    )
-    return total // 2, total - total // 2
-
-
-def pad_same(
-    x: torch.Tensor, kernel_size: int, stride: int, dilation: int = 1
-) -> torch.Tensor:
-    """Pad ``x`` (N, C, H, W) as TensorFlow's 'same' convolution does."""
-    top, bottom = same_padding(x.shape[-2], kernel_size, stride, dilation)
-    left, right = same_padding(x.shape[-1], kernel_size, stride, dilation)
-    if top == bottom and left == right and top == 0:
-        return x
-    return F.pad(x, (left, right, top, bottom))
 
 
 class Conv2dSame(nn.Conv2d):

@@ -1,9 +1,10 @@
 """Squeeze-and-excitation as used in MixNet blocks."""
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from torch import nn
+
+from ...ops import linear_1x1
 
 
 class SqueezeExcite(nn.Module):
@@ -24,14 +25,7 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(reduced_channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # The 1x1 convs act on a 1x1 map: run them as the matrix products
-        # they are (one addmm each instead of a convolution call).
         gate = x.mean((2, 3))
-        gate = self.act(_linear(self.reduce, gate))
-        gate = _linear(self.expand, gate)
-        return x * gate.sigmoid()[:, :, None, None]
-
-
-def _linear(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """A 1x1 ``conv`` applied to pooled features ``x`` of shape (N, C)."""
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+        gate = self.act(linear_1x1(gate, self.reduce.weight, self.reduce.bias))
+        gate = linear_1x1(gate, self.expand.weight, self.expand.bias)
+        return x * gate.sigmoid()[:, :, None, None].to(x.dtype)

@@ -1,0 +1,171 @@
+"""Backbone training and inference speed, on any device and precision.
+
+    python tools/analysis/benchmark_backbones.py [--device cuda] \
+        [--amp bf16] [--channels-last] [--batch 64] [--size 320]
+
+For mixdet's MixNet-S and MixMobileNetV2 (3x3 = mmdet's MobileNetV2, and
+mixconv357), mmdet's MobileNetV2, and timm's ``mixnet_s`` (features only)
+and torchvision's MobileNetV2 features when importable: images/s of
+forward + backward (a sum of the feature maps as the loss) and of
+inference. The models alternate call by call and CUDA is synchronised
+before every clock read. ``--mode reference`` runs mixdet's plain paths
+(``mixdet.ops.mode``) for comparison with the default fast ones.
+"""
+
+import argparse
+import statistics
+import sys
+from contextlib import nullcontext
+from typing import Callable
+
+import torch
+
+from mixdet import ops
+from mixdet.utils.timing import (
+    AMP_DTYPES,
+    interleaved,
+    synchronize,
+)
+
+
+def build_models(size: int) -> dict[str, torch.nn.Module]:
+    """Name -> backbone returning a tuple of feature maps."""
+    from mmdet.models.backbones import MobileNetV2
+
+    from mixdet.models.backbones import MixMobileNetV2, MixNet
+
+    models = {
+        'mixdet MixNet-S': MixNet('s', out_indices=(2, 3, 4)),
+        'mixdet MixMobileNetV2(3)': MixMobileNetV2(dw_kernel_sizes=3),
+        'mixdet MixMobileNetV2(3,5,7)': MixMobileNetV2(
+            dw_kernel_sizes=(3, 5, 7)
+        ),
+        'mmdet MobileNetV2': MobileNetV2(),
+    }
+    try:
+        import timm
+
+        models['timm mixnet_s'] = timm.create_model(
+            'mixnet_s', features_only=True, out_indices=(2, 3, 4)
+        )
+    except ImportError:
+        print('timm not importable: timm mixnet_s skipped')
+    try:
+        import torchvision
+
+        models['torchvision mobilenet_v2'] = (
+            torchvision.models.mobilenet_v2().features
+        )
+    except ImportError:
+        print('torchvision not importable: its MobileNetV2 skipped')
+    return models
+
+
+def loss_of(outputs) -> torch.Tensor:
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float().mean()
+    return sum(o.float().mean() for o in outputs)
+
+
+def make_calls(
+    models: dict,
+    x: torch.Tensor,
+    train: bool,
+    autocast: Callable,
+    sync: Callable,
+) -> dict[str, Callable]:
+    calls = {}
+    for name, model in models.items():
+        model.train(train)
+
+        def call(model=model):
+            if train:
+                model.zero_grad(set_to_none=True)
+                with autocast():
+                    loss = loss_of(model(x))
+                loss.backward()
+            else:
+                with torch.no_grad(), autocast():
+                    model(x)
+            sync()
+
+        calls[name] = call
+    return calls
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=320)
+    parser.add_argument('--rounds', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--mode', choices=ops.MODES, default='fast')
+    parser.add_argument(
+        '--compile', action='store_true', help='torch.compile every model'
+    )
+    parser.add_argument(
+        '--only', nargs='+', default=None, help='substrings of model names'
+    )
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+
+    def sync():
+        synchronize(device)
+
+    def autocast():
+        if args.amp is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=AMP_DTYPES[args.amp])
+
+    torch.manual_seed(0)
+    models = build_models(args.size)
+    if args.only:
+        models = {
+            n: m for n, m in models.items() if any(s in n for s in args.only)
+        }
+    fmt = (
+        torch.channels_last if args.channels_last else torch.contiguous_format
+    )
+    for name in models:
+        model = models[name].to(device, memory_format=fmt)
+        models[name] = torch.compile(model) if args.compile else model
+    x = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    x = x.contiguous(memory_format=fmt)
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == 'cuda'
+        else f'CPU ({ops.device_kind(device)}, '
+        f'{torch.get_num_threads()} threads)'
+    )
+    print(
+        f'{name}, torch {torch.__version__}, batch {args.batch}, '
+        f'{args.size}x{args.size}, {args.amp or "fp32"}, '
+        f'{"channels_last" if args.channels_last else "NCHW"}, mixdet ops '
+        f'mode {args.mode!r}{", compiled" if args.compile else ""}\n'
+    )
+    print('| model | train img/s | inference img/s |')
+    print('|---|---:|---:|')
+    results = {}
+    with ops.mode(args.mode):
+        for train in (True, False):
+            calls = make_calls(models, x, train, autocast, sync)
+            for call in calls.values():
+                for _ in range(args.warmup):
+                    call()
+            times = interleaved(calls, args.rounds)
+            for n, t in times.items():
+                results.setdefault(n, {})[train] = (
+                    args.batch / statistics.median(t)
+                )
+    for n, r in results.items():
+        print(f'| {n} | {r[True]:.1f} | {r[False]:.1f} |')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
