@@ -147,5 +147,6 @@ def mixconv2d(
         train,
         (tuple(sizes), stride, padding),
         make_run,
+        kernel_size=max(sizes),
     )
     return _run(path, x, weights, biases, *args, train)

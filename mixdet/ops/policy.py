@@ -20,6 +20,7 @@ The default is deterministic (rules, no timing), so a resumed run takes the
 same paths as the run it resumes.
 """
 
+import functools
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, NamedTuple, Optional, Sequence
@@ -41,13 +42,131 @@ class Rule(NamedTuple):
     phase: str  # 'infer' (no autograd) or 'train'
     path: str
     measured: str  # where and how much (the README has the commands)
+    max_kernel: int = 0  # the rule holds up to this kernel size (0: any)
 
 
-# Measured with tools/analysis/benchmark_mixconv.py (--ops for the 1x1s
-# and SE), totals over every layer shape of MixNet-S at 320x320; see the
-# README's Performance section for the commands and full tables.
+# Measured with tools/analysis/benchmark_mixconv.py: totals over every
+# layer of MixNet-S and MixNet-M at 320x320 (the README has the commands and
+# tables). Batch 1 and 8 agreed unless noted. Nothing else is assumed: a
+# device, dtype or layout not listed runs the reference path.
 RULES: tuple[Rule, ...] = (
-    # 2-core AVX-512 x86 CPU, torch 2.13, batch 1 / 8 (earlier sessions).
+    # AMD EPYC (Zen 3, AVX2, no AVX-512), 2 cores, torch 2.13.0+cpu.
+    # The fused MixConv loses only on the 11x11 (stride-2, 720-channel)
+    # layer of MixNet-S (3.7x slower), hence max_kernel=9.
+    Rule(
+        'mixconv',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'infer',
+        'fused',
+        'S 1.20x / M 1.19x batch 1 (layers up to 9x9)',
+        max_kernel=9,
+    ),
+    Rule(
+        'mixconv',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'train',
+        'fused',
+        'S 1.59x / M 1.82x batch 8 (layers up to 9x9)',
+        max_kernel=9,
+    ),
+    Rule(
+        'pointwise',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'infer',
+        'gemm',
+        'S 1.56x / M 1.76x batch 8, 1.2x batch 1',
+    ),
+    Rule(
+        'pointwise',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'train',
+        'gemm',
+        'S 1.31x / M 1.76x batch 8, 1.06x batch 1',
+    ),
+    Rule(
+        'grouped_pointwise',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'infer',
+        'fused',
+        'S 1.19x / M 1.44x batch 8',
+    ),
+    Rule(
+        'grouped_pointwise',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'train',
+        'fused',
+        'S 1.23x / M 1.68x batch 8',
+    ),
+    Rule(
+        'linear_1x1',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'infer',
+        'linear',
+        'S 1.67x / M 1.65x batch 8',
+    ),
+    Rule(
+        'linear_1x1',
+        'cpu-avx2',
+        'float32',
+        'nchw',
+        'train',
+        'linear',
+        'S 1.28x / M 1.25x batch 8',
+    ),
+    Rule(
+        'grouped_pointwise',
+        'cpu-avx2',
+        'float32',
+        'nhwc',
+        'infer',
+        'fused',
+        'S 1.81x / M 1.81x batch 8',
+    ),
+    Rule(
+        'grouped_pointwise',
+        'cpu-avx2',
+        'float32',
+        'nhwc',
+        'train',
+        'fused',
+        'S 1.12x / M 1.11x batch 8',
+    ),
+    # bf16 autocast on this CPU (no native bf16 math): fused MixConv
+    # (0.66x) and GEMM 1x1 (0.52x) lose; only SE's linear wins.
+    Rule(
+        'linear_1x1',
+        'cpu-avx2',
+        'bfloat16',
+        'nchw',
+        'infer',
+        'linear',
+        'S 1.11x / M 1.23x batch 8',
+    ),
+    Rule(
+        'linear_1x1',
+        'cpu-avx2',
+        'bfloat16',
+        'nchw',
+        'train',
+        'linear',
+        'S 2.63x / M 3.16x batch 8',
+    ),
+    # A 2-core x86 CPU with AVX-512, torch 2.13.0+cpu (earlier sessions;
+    # MixConv: every MixNet-S/M layer faster fused, the least 1.19x).
     Rule(
         'mixconv',
         'cpu-avx512',
@@ -55,7 +174,7 @@ RULES: tuple[Rule, ...] = (
         'nchw',
         'infer',
         'fused',
-        'MixNet-S layers 1.86x split, batch 1',
+        'S 1.86x / M 1.74x batch 1',
     ),
     Rule(
         'mixconv',
@@ -64,7 +183,7 @@ RULES: tuple[Rule, ...] = (
         'nchw',
         'train',
         'fused',
-        'MixNet-S layers 2.10x split, fwd+bwd batch 8',
+        'S 2.10x / M 2.17x batch 8',
     ),
     Rule(
         'pointwise',
@@ -73,7 +192,7 @@ RULES: tuple[Rule, ...] = (
         'nchw',
         'infer',
         'gemm',
-        'MixNet 1x1 shapes 3x conv2d, batch 1',
+        'MixNet 1x1 shapes 3x, batch 1',
     ),
     Rule(
         'pointwise',
@@ -82,13 +201,34 @@ RULES: tuple[Rule, ...] = (
         'nchw',
         'train',
         'gemm',
-        'MixNet 1x1 shapes 2.6x conv2d, fwd+bwd batch 8',
+        'MixNet 1x1 shapes 2.6x, batch 8',
     ),
+    Rule(
+        'grouped_pointwise',
+        'cpu-avx512',
+        'float32',
+        'nchw',
+        'infer',
+        'fused',
+        'with the SE linear: SSDLite-MixNet-S 7% faster',
+    ),
+    Rule(
+        'linear_1x1',
+        'cpu-avx512',
+        'float32',
+        'nchw',
+        'infer',
+        'linear',
+        'with the grouped 1x1: SSDLite-MixNet-S 7% faster',
+    ),
+    # NVIDIA H100, torch 2.11 + CUDA 13 (issue report): fused MixConv
+    # backward 10x slower than split, inference equal: no rule, the
+    # reference path everywhere on CUDA.
 )
 
 
 def _index(rules: Sequence[Rule]) -> dict:
-    return {r[:5]: r.path for r in rules}
+    return {r[:5]: (r.path, r.max_kernel) for r in rules}
 
 
 _RULES = _index(RULES)
@@ -103,6 +243,12 @@ def set_rules(rules: Sequence[Rule]) -> None:
 def device_kind(device: torch.device) -> str:
     """``'cpu-avx512'``, ``'cpu-avx2'``, ... (the instruction set PyTorch
     uses), ``'cuda-sm90'``, ... (the compute capability), else the type."""
+    return _device_kind(device.type, device.index)
+
+
+@functools.cache
+def _device_kind(device_type: str, index: Optional[int]) -> str:
+    device = torch.device(device_type, index)
     if device.type == 'cpu':
         return f'cpu-{torch.backends.cpu.get_cpu_capability().lower()}'
     if device.type == 'cuda':
@@ -200,6 +346,7 @@ def choose(
     train: bool,
     signature: tuple = (),
     make_run: Optional[Callable[[str], Callable[[], object]]] = None,
+    kernel_size: int = 1,
 ) -> str:
     """The path to run ``op`` on ``x`` with.
 
@@ -213,6 +360,8 @@ def choose(
         make_run: ``make_run(path)`` gives a function that runs the call
             once on copies of its inputs (forward and, when ``train``,
             backward); needed only by the autotuner.
+        kernel_size: The call's largest kernel (for rules that hold only
+            up to a size).
     """
     current = _settings['mode']
     if current != 'fast':
@@ -234,5 +383,7 @@ def choose(
             timings = {c: _time_path(make_run(c), x.device) for c in fast}
             _tuned[shape_key] = min(timings, key=timings.get)
         return _tuned[shape_key]
-    path: Optional[str] = _RULES.get(key)
+    path, max_kernel = _RULES.get(key, ('reference', 0))
+    if max_kernel and kernel_size > max_kernel:
+        return 'reference'
     return path if path in fast else 'reference'

@@ -46,23 +46,25 @@ OPS = {
 
 
 def layers(arch: str, size: int, op: str) -> list[tuple]:
-    """(module, input shape) of every distinct ``op`` layer of the arch."""
+    """(module, input shape, count) of every distinct ``op`` layer of the
+    arch; ``count`` layers share that configuration and shape."""
     model = MixNet(arch, out_indices=(5,)).eval()
     cls = OPS[op][0]
-    found, seen = [], set()
+    found: dict = {}
 
     def hook(module, args):
         key = (repr(module), tuple(args[0].shape))
-        if key not in seen:
-            seen.add(key)
-            found.append((module, tuple(args[0].shape[1:])))
+        if key in found:
+            found[key][2] += 1
+        else:
+            found[key] = [module, tuple(args[0].shape[1:]), 1]
 
     for m in model.modules():
         if type(m) is cls:
             m.register_forward_pre_hook(hook)
     with torch.no_grad(), ops.mode('reference'):
         model(torch.zeros(1, 3, size, size))
-    return found
+    return [tuple(v) for v in found.values()]
 
 
 def timm_mixconv(module: MixConv2d):
@@ -104,10 +106,11 @@ def bench(module, shape, paths, args, backward: bool, extra=None) -> dict:
         return torch.autocast(device.type, dtype=AMP_DTYPES[args.amp])
 
     def make(run_module, path):
-        prefer = ops.prefer(**{args.op: path}) if path else nullcontext()
+        def prefer():  # a fresh context manager for every call
+            return ops.prefer(**{args.op: path}) if path else nullcontext()
 
         def run():
-            with prefer, autocast():
+            with prefer(), autocast():
                 if backward:
                     run_module(x).float().sum().backward()
                 else:
@@ -118,6 +121,7 @@ def bench(module, shape, paths, args, backward: bool, extra=None) -> dict:
         return run
 
     runs = {p: make(module, p) for p in ('reference', *paths)}
+    runs['default'] = make(module, None)  # what mixdet.ops picks here
     if extra is not None:
         runs['timm'] = make(extra.to(device, memory_format=fmt), None)
     for run in runs.values():
@@ -167,16 +171,19 @@ def main(argv=None) -> int:
             backward = phase == 'train'
             for arch in args.archs:
                 totals: dict = {}
-                for module, shape in layers(arch, args.size, op):
+                for module, shape, count in layers(arch, args.size, op):
                     extra = timm_mixconv(module) if op == 'mixconv' else None
                     r = bench(module, shape, paths, args, backward, extra)
                     for p, t in r.items():
-                        totals[p] = totals.get(p, 0.0) + t
+                        totals[p] = totals.get(p, 0.0) + t * count
                     if args.per_layer:
                         cells = ', '.join(
                             f'{p} {1e3 * t:.3f} ms' for p, t in r.items()
                         )
-                        print(f'  {op} {arch} {module!r:.60} {shape}: {cells}')
+                        print(
+                            f'  {op} {phase} {arch} x{count} '
+                            f'[{module.extra_repr()}] {shape}: {cells}'
+                        )
                 ref = totals['reference']
                 cells = ', '.join(
                     f'{p} {1e3 * t:.1f} ms ({ref / t:.2f}x)'
