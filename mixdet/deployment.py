@@ -8,6 +8,7 @@ applies them to these outputs.
 """
 
 import copy
+import warnings
 
 import numpy as np
 import torch
@@ -92,7 +93,9 @@ def export_onnx(
     with atomic_path(out_file) as tmp:
         # One Conv node per MixConv and grouped 1x1 (kernels assembled from
         # the groups' weights, folded into constants).
-        with torch.no_grad(), ops.mode('export'):
+        with torch.no_grad(), ops.mode('export'), warnings.catch_warnings():
+            # Shapes read while tracing are constants: what we want.
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
             torch.onnx.export(
                 wrapper,
                 (torch.zeros(1, 3, size, size),),

@@ -104,20 +104,26 @@ def test_backbone_compiles_fullgraph_and_equals_eager(name):
     model = BACKBONES[name]().eval()
     x = torch.randn(1, 3, 64, 64)
     compiled = torch.compile(model, fullgraph=True, backend='aot_eager')
+    # Compiled code runs the reference paths, eager the fast ones: equal up
+    # to float32 rounding, relative to each tensor's scale.
     with torch.no_grad():
         for a, b in zip(compiled(x), model(x)):
-            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+            rel_close(a, b, 1e-5)
+    # Training (BN on batch statistics of tiny maps amplifies rounding):
+    # against eager on the same reference ops.
     model.train()
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     torch.manual_seed(1)  # the same drop-path draws in both runs
-    sum(o.sum() for o in compiled(xa)).backward()
+    # (a sum of BN outputs would have a zero gradient: square them)
+    sum(o.square().mean() for o in compiled(xa)).backward()
     grads = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     torch.manual_seed(1)
-    sum(o.sum() for o in model(xb)).backward()
-    torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-4, atol=1e-4)
+    with ops.mode('reference'):
+        sum(o.square().mean() for o in model(xb)).backward()
+    rel_close(xa.grad, xb.grad, 1e-4)
     for g, p in zip(grads, model.parameters()):
-        torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-4)
+        rel_close(g, p.grad, 1e-4)
 
 
 def test_inductor_compiles_mixnet_s():

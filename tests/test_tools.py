@@ -270,3 +270,14 @@ def test_unknown_backbone_lists_ours(tmp_path, capsys, tiny_data):
 def test_missing_config(tmp_path, capsys):
     code = train_tool.main([str(tmp_path / 'x.py')])
     assert code == 2 and 'does not exist' in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
+def test_amp_without_a_gpu_is_one_clear_error(tmp_path, capsys, tiny_data):
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data),
+        '--amp needs a CUDA GPU',
+        extra=('--amp',),
+    )

@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
@@ -29,7 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training',
+        help='automatic mixed precision on CUDA (fp16 with a dynamic loss '
+        'scale; bf16: --cfg-options optim_wrapper.dtype=bfloat16)',
     )
     parser.add_argument(
         '--auto-scale-lr',
@@ -69,6 +71,11 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     if args.amp:
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "--amp needs a CUDA GPU (mmengine's AmpOptimWrapper); "
+                'no GPU is visible here'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
