@@ -21,7 +21,8 @@ $(STAMP): setup.cfg setup.py requirements/runtime.txt requirements/tests.txt
 	$(PIP) install -q --upgrade "pip<26" "setuptools<81" wheel
 	$(PIP) install -q "torch==$(TORCH_VERSION)"
 	# mmcv 2.1.0 has no wheel: it builds from source against the torch above
-	# (about 27 min on 2 cores, once; pip caches the wheel it built).
+	# (10-28 min on 2 cores depending on the CPU, once; pip caches the
+	# wheel it built: see the README for measured times).
 	$(PIP) install --no-build-isolation "mmcv==$(MMCV_VERSION)"
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .

@@ -96,33 +96,26 @@ def test_every_kind_of_fault_is_found(faulty):
 
 def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
     root, edit = faulty
-    ok = subprocess.run(
-        [
-            sys.executable,
-            CHECKER,
-            '--ann-file',
-            str(clean / 'instances_train.json'),
-            '--img-dir',
-            str(clean),
-        ],
-        capture_output=True,
-        text=True,
-    )
+
+    def check(root):
+        return subprocess.run(
+            [
+                sys.executable,
+                CHECKER,
+                '--ann-file',
+                str(root / 'instances_train.json'),
+                '--img-dir',
+                str(root),
+            ],
+            capture_output=True,
+            text=True,
+        )
+
+    ok = check(clean)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert 'no faults found' in ok.stdout and '6/6' in ok.stdout
     edit(lambda d: d['annotations'][0].update(bbox=[1, 2]))
-    bad = subprocess.run(
-        [
-            sys.executable,
-            CHECKER,
-            '--ann-file',
-            str(root / 'instances_train.json'),
-            '--img-dir',
-            str(root),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    bad = check(root)
     assert bad.returncode == 1
     assert 'bbox is not 4 finite numbers' in bad.stdout
 

@@ -100,58 +100,28 @@ def test_export_has_one_conv_node_per_conv(tmp_path):
     assert not any(node.op_type == 'Split' for node in graph.node)
 
 
+def export_cli(*args):
+    return subprocess.run(
+        [sys.executable, 'tools/deployment/export_onnx.py', *map(str, args)],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_cli(tmp_path):
-    out = tmp_path / 'ssdlite.onnx'
-    result = subprocess.run(
-        [
-            sys.executable,
-            'tools/deployment/export_onnx.py',
-            CONFIGS[0],
-            str(out),
-            '--size',
-            '192',
-        ],
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert 'max abs diff' in result.stdout and out.exists()
-    bad = subprocess.run(
-        [
-            sys.executable,
-            'tools/deployment/export_onnx.py',
-            CONFIGS[0],
-            str(tmp_path / 'missing.pth'),
-            str(tmp_path / 'x.onnx'),
-        ],
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode == 2 and 'does not exist' in bad.stderr
-    assert not (tmp_path / 'x.onnx').exists()
-
-
-def test_cli_output_mode_follows_umask(tmp_path):
     out = tmp_path / 'ssdlite.onnx'
     old = os.umask(0o027)
     try:
-        code = subprocess.run(
-            [
-                sys.executable,
-                'tools/deployment/export_onnx.py',
-                CONFIGS[0],
-                str(out),
-                '--size',
-                '192',
-            ],
-            cwd=REPO_DIR,
-            capture_output=True,
-        ).returncode
+        result = export_cli(CONFIGS[0], out, '--size', '192')
     finally:
         os.umask(old)
-    assert code == 0 and os.stat(out).st_mode & 0o777 == 0o640
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'max abs diff' in result.stdout and out.exists()
+    assert os.stat(out).st_mode & 0o777 == 0o640  # the user's umask
+    bad = export_cli(CONFIGS[0], tmp_path / 'missing.pth', tmp_path / 'x.onnx')
+    assert bad.returncode == 2 and 'does not exist' in bad.stderr
+    assert not (tmp_path / 'x.onnx').exists()
 
 
 @pytest.mark.parametrize(
@@ -172,18 +142,8 @@ def test_cli_refuses_outputs_it_must_not_write(tmp_path, target, words):
     else:  # a config that happens to end in .onnx, given as the output
         out.write_text(open(os.path.join(REPO_DIR, CONFIGS[0])).read())
         config = str(out)
-    result = subprocess.run(
-        [
-            sys.executable,
-            'tools/deployment/export_onnx.py',
-            config,
-            str(out),
-            '--force',
-        ][: None if target == 'config' else -1],
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-    )
+    force = ('--force',) if target == 'config' else ()
+    result = export_cli(config, out, *force)
     assert result.returncode == 2, result.stderr[-2000:]
     for word in words:
         assert word in result.stderr
