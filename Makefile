@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(PY) -m ruff check mixdet tools tests configs
 	$(PY) -m pytest tests
 
-DEMO_CONFIG := configs/demo/ssdlite_mixnet-s_shapes.py
+DEMO_CONFIG := configs/demo/ssdlite_mixnet-s_1xb16-10e_shapes.py
 DEMO_DIR := work_dirs/demo
 
 # Train SSDLite-MixNet-S from scratch on the generated shapes dataset (CPU),

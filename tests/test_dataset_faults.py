@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from conftest import REPO_DIR
-from test_tools import check_error, data_options, load_tool
+from test_tools import DEMO_CONFIG, check_error, data_options, load_tool
 
 from mixdet.datasets import make_shapes_dataset
 from mixdet.utils.coco_check import scan_coco
@@ -123,7 +123,7 @@ def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
 def test_checker_cli_reads_the_config(tmp_path, clean):
     config = tmp_path / 'cfg.py'
     config.write_text(
-        f"_base_ = '{REPO_DIR}/configs/demo/ssdlite_mixnet-s_shapes.py'\n"
+        f"_base_ = '{DEMO_CONFIG}'\n"
         f"data_root = '{clean}/'\n"
         'train_dataloader = dict(dataset=dict(dataset=dict('
         'data_root=data_root)))\n'
@@ -174,7 +174,7 @@ def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):
     work_dir = tmp_path / 'work'
     code = test_tool.main(
         [
-            os.path.join(REPO_DIR, 'configs/demo/ssdlite_mixnet-s_shapes.py'),
+            DEMO_CONFIG,
             str(checkpoint),
             '--work-dir',
             str(work_dir),

@@ -16,7 +16,7 @@ from conftest import REPO_DIR
 from mixdet.datasets import make_shapes_dataset
 
 DEMO_CONFIG = os.path.join(
-    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_shapes.py'
+    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
 )
 EPOCHS = 7
 # Measured here (2 cores, about 3 minutes): mAP@0.5 0.36 after 6 epochs and

@@ -24,8 +24,8 @@ from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
 pytest.importorskip('onnxruntime')
 
 CONFIGS = [
-    'configs/ssdlite/ssdlite_mixnet-s_8xb24-600e_coco.py',
-    'configs/ssdlite/ssdlite_mobilenetv2-mixconv357_8xb24-600e_coco.py',
+    'configs/mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py',
+    'configs/mixconv_mobilenets/ssdlite_mobilenetv2-mixconv357_8xb24-600e_coco.py',
 ]
 
 

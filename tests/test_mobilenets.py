@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmdet.models.backbones import MobileNetV2
 
-from mixdet.models.backbones import MixMobileNetV1, MixMobileNetV2
+from mixdet.models.backbones import MixMobileNetV1, MixMobileNetV2, MixNet
 from mixdet.models.layers import MixConv2d
 
 
@@ -122,3 +122,97 @@ def test_bad_arguments_raise_clear_errors(cls, kwargs, words):
         cls(**kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize(
+    'cls, kwargs, block, channels',
+    [
+        # the paper's SSDLite feature: layer 15 = layer6's first block
+        (MixMobileNetV2, dict(out_indices=(5, 7)), 'layer6.0', (576, 1280)),
+        (
+            MixMobileNetV2,
+            dict(out_indices=(2, 5, 7), dw_kernel_sizes=(3, 5, 7)),
+            'layer6.0',
+            (32, 576, 1280),
+        ),
+        (MixNet, dict(arch='s', out_indices=(3, 4)), 'layer5.0', (120, 720)),
+        (MixNet, dict(arch='l', out_indices=(4, 5)), 'layer5.0', (960, 1536)),
+    ],
+)
+def test_expansion_output_is_the_blocks_expansion(
+    cls, kwargs, block, channels
+):
+    index = int(block[len('layer')]) - 1
+    model = cls(expansion_out_indices=(index,), **kwargs).eval()
+    assert model.out_channels == channels
+    seen = []
+    expand = model.get_submodule(block).expand_conv
+    handle = expand.register_forward_hook(lambda m, i, o: seen.append(o))
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        outs = model(x)
+    handle.remove()
+    assert [o.shape[1] for o in outs] == list(channels)
+    position = kwargs['out_indices'].index(index)
+    assert torch.equal(outs[position], seen[0])
+    assert outs[position].shape[-1] == 96 // 16  # before the strided conv
+    # the other outputs are those of the model without expansion outputs
+    plain = cls(**kwargs).eval()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        reference = plain(x)
+    for i, (a, b) in enumerate(zip(outs, reference)):
+        if i != position:
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_expansion_output_last_trains_and_checkpoints():
+    model = MixMobileNetV2(
+        out_indices=(4, 5), expansion_out_indices=5, with_cp=True
+    )
+    outs = model(torch.randn(1, 3, 64, 64, requires_grad=True))
+    assert [o.shape[1] for o in outs] == [96, 576]
+    sum(o.mean() for o in outs).backward()
+    assert model.layer6[0].expand_conv.conv.weight.grad is not None
+
+
+@pytest.mark.parametrize(
+    'cls, kwargs, allowed',
+    [
+        # MobileNetV2's layer1 has no expansion (expand ratio 1), conv2 is
+        # not a block; MobileNetV1 has none at all
+        (
+            MixMobileNetV2,
+            dict(out_indices=(0, 7), expansion_out_indices=0),
+            '[]',
+        ),
+        (
+            MixMobileNetV2,
+            dict(out_indices=(5, 7), expansion_out_indices=(7,)),
+            '[5]',
+        ),
+        (
+            MixMobileNetV2,
+            dict(out_indices=(5, 7), expansion_out_indices=(4,)),
+            '[5]',
+        ),
+        (MixMobileNetV1, dict(expansion_out_indices=(10,)), '[]'),
+        (
+            MixNet,
+            dict(out_indices=(0, 5), expansion_out_indices=(0, 5)),
+            '[]',
+        ),
+        (
+            MixNet,
+            dict(out_indices=(3, 4), expansion_out_indices='4'),
+            '[3, 4]',
+        ),
+    ],
+)
+def test_expansion_output_of_a_block_without_expansion(cls, kwargs, allowed):
+    with pytest.raises(ValueError) as info:
+        cls(**kwargs)
+    message = str(info.value)
+    assert (
+        'expansion_out_indices' in message and f'any of {allowed}' in message
+    )

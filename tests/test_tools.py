@@ -16,7 +16,7 @@ from mixdet.datasets import make_shapes_dataset
 from mixdet.engine import load_checkpoint_file
 
 DEMO_CONFIG = os.path.join(
-    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_shapes.py'
+    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
 )
 
 

@@ -44,17 +44,19 @@ from mixdet.utils.timing import (
 )
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-SSDLITE = 'configs/ssdlite/ssdlite_{}_8xb24-600e_coco.py'
+SSDLITE = 'configs/{}/ssdlite_{}_8xb24-600e_coco.py'
 MODELS = {
     'mmdet SSDLite-MobileNetV2': (
         'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
     ),
-    'SSDLite-MixNet-S': SSDLITE.format('mixnet-s'),
-    'SSDLite-MixNet-M': SSDLITE.format('mixnet-m'),
+    'SSDLite-MixNet-S': SSDLITE.format('mixnet', 'mixnet-s'),
+    'SSDLite-MixNet-M': SSDLITE.format('mixnet', 'mixnet-m'),
     'SSDLite-MobileNetV2 baseline3x3': SSDLITE.format(
-        'mobilenetv2-baseline3x3'
+        'mixconv_mobilenets', 'mobilenetv2-baseline3x3'
     ),
-    'SSDLite-MobileNetV2 mixconv357': SSDLITE.format('mobilenetv2-mixconv357'),
+    'SSDLite-MobileNetV2 mixconv357': SSDLITE.format(
+        'mixconv_mobilenets', 'mobilenetv2-mixconv357'
+    ),
 }
 BASELINE = 'mmdet SSDLite-MobileNetV2'
 

@@ -1,11 +1,16 @@
 """Params and MAdds of every SSDLite config beside the paper's Table 1.
 
     python tools/analysis/model_table.py --out-png docs/table1.png
+    python tools/analysis/model_table.py --num-classes 90 --json t1.json
     python tools/analysis/model_table.py --results work_dirs/*/metrics.json
 
-Prints a Markdown table (ours vs paper, relative difference) and plots the
-paper's mAP against our MAdds, one line per MobileNet family; mAP from
-``tools/test.py`` runs (their ``metrics.json``) is plotted beside it.
+Counts every SSDLite config of ``configs/mixconv_mobilenets`` and
+``configs/mixnet`` at 320x320: the paper-faithful ones
+(``ssdlite-tfodapi_*``, the TF Object Detection API's detector) and the
+mmdet-convention ones (``ssdlite_*``). Prints a Markdown table (ours vs
+paper, relative difference) and plots mAP against our MAdds, one line per
+family; mAP measured by ``tools/test.py`` (its ``metrics.json``) is plotted
+beside the paper's.
 """
 
 import argparse
@@ -24,13 +29,18 @@ from mixdet.complexity import count_madds, count_params
 from mixdet.paper import TABLE1
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-CONFIG_DIR = os.path.join(REPO, 'configs', 'ssdlite')
-NAME = re.compile(r'^ssdlite_(?P<family>[a-z0-9]+)-(?P<variant>[a-z0-9]+)_')
+CONFIG_DIRS = ('configs/mixconv_mobilenets', 'configs/mixnet')
+NAME = re.compile(
+    r'^(?P<detector>ssdlite(-tfodapi)?)_(?P<family>[a-z0-9]+)'
+    r'-(?P<variant>[a-z0-9]+)_'
+)
+FAITHFUL = 'ssdlite-tfodapi'
 
 
 @dataclass
 class Row:
-    config: str
+    config: str  # relative to the repo when inside it
+    detector: str
     family: str
     variant: str
     params: int
@@ -38,27 +48,62 @@ class Row:
     paper: Optional[tuple] = None  # params, MAdds, mAP
     map_ours: Optional[float] = None
 
+    @property
+    def faithful(self) -> bool:
+        return self.detector == FAITHFUL
 
-def ssdlite_configs(config_dir: str = CONFIG_DIR) -> list[str]:
-    """The model configs (not the shared base) in ``config_dir``."""
-    return sorted(
-        p
-        for p in glob.glob(os.path.join(config_dir, '*.py'))
-        if NAME.match(os.path.basename(p))
-    )
+    @property
+    def name(self) -> str:
+        return f'{self.detector} {self.family}-{self.variant}'
+
+    def to_json(self) -> dict:
+        """The object ``--json`` writes for this config."""
+        params, madds, _ = self.paper or (None, None, None)
+        return dict(
+            config=self.config,
+            params=self.params,
+            madds=self.madds,
+            paper_params=None if params is None else round(params),
+            paper_madds=None if madds is None else round(madds),
+            faithful=self.faithful,
+        )
 
 
-def build_row(path: str) -> Row:
-    """Build the detector of one config and count it at 320x320."""
+def ssdlite_configs(config_dirs=CONFIG_DIRS) -> list[str]:
+    """Every SSDLite config in ``config_dirs`` (relative to the repo)."""
+    paths = []
+    for config_dir in config_dirs:
+        folder = os.path.join(REPO, config_dir)
+        paths += glob.glob(os.path.join(folder, '*.py'))
+    return sorted(p for p in paths if NAME.match(os.path.basename(p)))
+
+
+def relative(path: str) -> str:
+    """``path`` relative to the repo, or as given when outside it."""
+    rel = os.path.relpath(os.path.abspath(path), REPO)
+    return path if rel.startswith('..') else rel
+
+
+def build_row(path: str, num_classes: Optional[int] = None) -> Row:
+    """Build the detector of one config and count it at 320x320.
+
+    Args:
+        path: The config file.
+        num_classes: Count with this many classes instead of the config's
+            (the paper's detector had 90).
+    """
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
     register_all_modules()
-    name = os.path.basename(path)
-    match = NAME.match(name)
-    model = MODELS.build(Config.fromfile(path).model)
+    match = NAME.match(os.path.basename(path))
+    cfg = Config.fromfile(path)
+    if num_classes is not None:
+        cfg.model.bbox_head.num_classes = num_classes
+    model = MODELS.build(cfg.model)
     return Row(
-        name,
+        relative(path),
+        match['detector'],
         match['family'],
         match['variant'],
         count_params(model),
@@ -91,15 +136,16 @@ def _rel(ours: float, paper: float) -> str:
 
 
 def markdown(rows: list[Row]) -> str:
-    """The table, paper rows first in paper order, then the others."""
+    """The table, in the order of ``rows``."""
     lines = [
-        '| model | params | paper | diff | MAdds | paper | diff '
-        '| paper mAP | your mAP |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| detector | backbone | params | paper | diff | MAdds | paper '
+        '| diff | paper mAP | your mAP |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for row in rows:
         p_params, p_madds, p_map = row.paper or (None, None, None)
         cells = [
+            row.detector,
             f'{row.family}-{row.variant}',
             f'{row.params / 1e6:.2f}M',
             f'{p_params / 1e6:.2f}M' if p_params else '-',
@@ -115,39 +161,52 @@ def markdown(rows: list[Row]) -> str:
 
 
 def plot(rows: list[Row], path: str) -> None:
-    """Paper mAP (and yours) against our MAdds, a line per family."""
+    """Paper mAP against our MAdds, a line per family and detector, and
+    measured mAP as stars."""
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for family, colour in (
-        ('mobilenetv1', 'tab:blue'),
-        ('mobilenetv2', 'tab:orange'),
-    ):
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    lines = [
+        (family, detector, colour, style)
+        for family, colour in (
+            ('mobilenetv1', 'tab:blue'),
+            ('mobilenetv2', 'tab:orange'),
+        )
+        for detector, style in ((FAITHFUL, 'o-'), ('ssdlite', 's--'))
+    ]
+    for family, detector, colour, style in lines:
         fam = sorted(
-            (r for r in rows if r.family == family and r.paper),
+            (
+                r
+                for r in rows
+                if r.family == family and r.detector == detector and r.paper
+            ),
             key=lambda r: r.madds,
         )
         if not fam:
             continue
         xs = [r.madds / 1e9 for r in fam]
+        faithful = detector == FAITHFUL
         ax.plot(
             xs,
             [r.paper[2] for r in fam],
-            'o-',
+            style,
             color=colour,
-            label=f'SSDLite-{family} (paper mAP)',
+            alpha=1.0 if faithful else 0.45,
+            label=f'{family}, {detector} (paper mAP at our MAdds)',
         )
-        for i, (r, x) in enumerate(zip(fam, xs)):
-            ax.annotate(
-                r.variant,
-                (x, r.paper[2]),
-                fontsize=7,
-                xytext=(4, 4 if i % 2 else -10),
-                textcoords='offset points',
-            )
+        if faithful:  # label one line per family, alternating sides
+            for i, (r, x) in enumerate(zip(fam, xs)):
+                ax.annotate(
+                    r.variant,
+                    (x, r.paper[2]),
+                    fontsize=7,
+                    xytext=(5, 6) if i % 2 else (5, -11),
+                    textcoords='offset points',
+                )
     mine = [r for r in rows if r.map_ours is not None]
     if mine:
         ax.scatter(
@@ -156,31 +215,64 @@ def plot(rows: list[Row], path: str) -> None:
             marker='*',
             s=90,
             color='tab:green',
-            label='your mAP',
+            label='your mAP (tools/test.py)',
             zorder=3,
         )
-        for r in mine:
+        for i, r in enumerate(mine):
             ax.annotate(
-                f'{r.family}-{r.variant}',
+                r.name,
                 (r.madds / 1e9, r.map_ours),
                 fontsize=7,
-                xytext=(3, -9),
+                xytext=(4, -10 - 8 * (i % 2)),
                 textcoords='offset points',
             )
     ax.set_xlabel('MAdds at 320x320, counted by mixdet (billions)')
     ax.set_ylabel('COCO mAP (%)')
     ax.set_title('MixConv paper Table 1: SSDLite on COCO')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
+    ax.margins(x=0.08, y=0.12)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
 
 
+def sort_rows(rows: list[Row]) -> list[Row]:
+    """Paper rows first (faithful, then mmdet's), in the paper's order."""
+    order = list(TABLE1)
+
+    def key(row: Row) -> tuple:
+        pair = (row.family, row.variant)
+        return (
+            order.index(pair) if pair in order else len(order),
+            not row.faithful,
+            row.config,
+        )
+
+    return sorted(rows, key=key)
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config-dir', default=CONFIG_DIR)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        'configs',
+        nargs='*',
+        help=f'configs to count (default: the SSDLite configs in '
+        f'{", ".join(CONFIG_DIRS)})',
+    )
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        default=None,
+        help="count with N classes (default: each config's)",
+    )
+    parser.add_argument(
+        '--json', default=None, help='write one object per config here'
+    )
     parser.add_argument(
         '--out-png', default=None, help='write the mAP-vs-MAdds plot here'
     )
@@ -191,27 +283,35 @@ def main(argv=None) -> int:
         help='metrics.json files written by tools/test.py',
     )
     args = parser.parse_args(argv)
+    if args.num_classes is not None and args.num_classes < 1:
+        parser.error(f'--num-classes must be >= 1, got {args.num_classes}')
+    for config in args.configs:
+        if not NAME.match(os.path.basename(config)):
+            parser.error(
+                f'{config} is not an SSDLite config (ssdlite_* or '
+                f'{FAITHFUL}_*)'
+            )
+        if not os.path.isfile(config):
+            parser.error(f'config {config} does not exist')
     results = load_results(args.results)
-    configs = ssdlite_configs(args.config_dir)
-    if not configs:
-        print(
-            f'error: no ssdlite_*.py configs in {args.config_dir}',
-            file=sys.stderr,
-        )
-        return 1
-    rows = [build_row(p) for p in configs]
-    order = list(TABLE1)
-    rows.sort(
-        key=lambda r: (
-            order.index((r.family, r.variant))
-            if (r.family, r.variant) in order
-            else 99,
-            r.config,
-        )
-    )
-    for row in rows:
-        row.map_ours = results.get(row.config)
+    configs = args.configs or ssdlite_configs()
+    rows = sort_rows([build_row(p, args.num_classes) for p in configs])
+    names = {os.path.basename(r.config): r for r in rows}
+    for config, value in results.items():
+        if config in names:
+            names[config].map_ours = value
+        else:
+            print(
+                f'note: ignoring the mAP of {config}: not one of the '
+                'counted COCO configs (a demo or other dataset does not '
+                'belong on the COCO axis)',
+                file=sys.stderr,
+            )
     print(markdown(rows))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump([r.to_json() for r in rows], f, indent=2)
+        print(f'\nwrote {args.json}')
     if args.out_png:
         plot(rows, args.out_png)
         print(f'\nwrote {args.out_png}')

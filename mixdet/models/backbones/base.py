@@ -101,6 +101,9 @@ class MixBackbone(BaseModule):
     ``frozen_stages = i`` freezes the stem and the first ``i`` stages
     (weights and BN statistics); ``norm_eval`` keeps every BN in eval mode;
     ``with_cp`` checkpoints every block of a stage while training.
+    An index in ``expansion_out_indices`` returns the expansion output of
+    that stage's first block instead of the stage's output (timm's
+    ``feature_location='expansion'``).
     """
 
     conv1: nn.Module
@@ -109,6 +112,7 @@ class MixBackbone(BaseModule):
     frozen_stages: int = -1
     norm_eval: bool = False
     with_cp: bool = False
+    expansion_out_indices: tuple[int, ...] = ()
 
     def freezable_modules(self) -> list[nn.Module]:
         """Stem first, then the stages in order."""
@@ -118,10 +122,66 @@ class MixBackbone(BaseModule):
         x = self.conv1(x)
         outs = []
         for i, name in enumerate(self.layers):
-            x = self.run_stage(getattr(self, name), x)
-            if i in self.out_indices:
-                outs.append(x)
+            stage = getattr(self, name)
+            if i in self.expansion_out_indices:
+                # TF's layer_N/expansion_output: the first block's expanded
+                # features, before its (strided) depthwise conv.
+                hidden = stage[0].expand(x)
+                outs.append(hidden)
+                if i == self.out_indices[-1]:
+                    break
+                x = stage[0].forward_expanded(x, hidden)
+                x = self.run_stage(stage[1:], x)
+            else:
+                x = self.run_stage(stage, x)
+                if i in self.out_indices:
+                    outs.append(x)
         return tuple(outs)
+
+    def set_expansion_out_indices(self, indices: Sequence[int]) -> None:
+        """Check and store ``expansion_out_indices`` once the stages exist.
+
+        Raises ValueError unless every index is in ``out_indices`` and names
+        a stage whose first block has an expansion 1x1 conv.
+        """
+        if isinstance(indices, numbers.Integral) and not isinstance(
+            indices, bool
+        ):
+            indices = (indices,)
+        allowed = [i for i in self.out_indices if self._expansion_channels(i)]
+        if (
+            isinstance(indices, (str, bytes))
+            or not isinstance(indices, Iterable)
+            or any(
+                isinstance(i, bool)
+                or not isinstance(i, numbers.Integral)
+                or i not in allowed
+                for i in indices
+            )
+        ):
+            raise ValueError(
+                f'expansion_out_indices must be out indices whose stage '
+                f'starts with an expansion 1x1 conv: any of {allowed} for '
+                f'{type(self).__name__} with out_indices='
+                f'{self.out_indices}, got {indices!r}'
+            )
+        self.expansion_out_indices = tuple(sorted({int(i) for i in indices}))
+
+    def _expansion_channels(self, index: int) -> int:
+        """Channels of output ``index``'s first expansion conv, 0 if none."""
+        stage = getattr(self, self.layers[index])
+        first = stage[0] if isinstance(stage, nn.Sequential) else stage
+        return getattr(first, 'expansion_channels', 0)
+
+    def output_channels(self, stage_channels: Sequence[int]) -> tuple:
+        """``out_channels``: each selected stage's channels, or its first
+        block's expansion channels where asked."""
+        return tuple(
+            self._expansion_channels(i)
+            if i in self.expansion_out_indices
+            else stage_channels[i]
+            for i in self.out_indices
+        )
 
     def _freeze_stages(self) -> None:
         for module in self.freezable_modules()[: self.frozen_stages + 1]:

@@ -103,6 +103,10 @@ class MixNet(MixBackbone):
         norm_eval: Keep norm layers in eval mode while training.
         with_cp: Use gradient checkpointing in the blocks.
         drop_path_rate: Stochastic depth, growing linearly to this rate.
+        expansion_out_indices: Out indices whose feature is the expansion
+            1x1 output of that stage's first block (timm's
+            ``feature_location='expansion'``): ``4`` gives the first
+            stride-32 block's 720 channels (S, M; 960 for L) at stride 16.
         init_cfg: Initialization config (e.g. ``Pretrained``).
     """
 
@@ -118,6 +122,7 @@ class MixNet(MixBackbone):
         norm_eval: bool = False,
         with_cp: bool = False,
         drop_path_rate: float = 0.0,
+        expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         if init_cfg is None:
@@ -168,7 +173,6 @@ class MixNet(MixBackbone):
         self.stage_channels = tuple(
             stage[-1][1].out_channels for stage in stages
         ) + (head_channels,)
-        self.out_channels = tuple(self.stage_channels[i] for i in out_indices)
 
         # Only the stages that feed an output are built, so no parameter is
         # left without a gradient (DDP) and no compute is wasted.
@@ -207,4 +211,6 @@ class MixNet(MixBackbone):
                 relu,
             )
             self.layers.append('conv2')
+        self.set_expansion_out_indices(expansion_out_indices)
+        self.out_channels = self.output_channels(self.stage_channels)
         self._freeze_stages()

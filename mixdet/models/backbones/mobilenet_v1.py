@@ -98,6 +98,8 @@ class MixMobileNetV1(MixBackbone):
         act_cfg: Activation config.
         norm_eval: Keep norm layers in eval mode while training.
         with_cp: Use gradient checkpointing in the layers.
+        expansion_out_indices: Must stay empty: MobileNetV1 has no
+            expansion convs (kept for one backbone contract).
         init_cfg: Initialization config.
     """
 
@@ -114,6 +116,7 @@ class MixMobileNetV1(MixBackbone):
         act_cfg: dict = dict(type='ReLU6'),
         norm_eval: bool = False,
         with_cp: bool = False,
+        expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg or DEFAULT_INIT_CFG)
@@ -155,5 +158,6 @@ class MixMobileNetV1(MixBackbone):
             self.layers.append(f'layer{i + 1}')
             channels.append(out_channels)
             in_channels = out_channels
-        self.out_channels = tuple(channels[i] for i in self.out_indices)
+        self.set_expansion_out_indices(expansion_out_indices)
+        self.out_channels = self.output_channels(channels)
         self._freeze_stages()

@@ -56,6 +56,11 @@ class MixMobileNetV2(MixBackbone):
         act_cfg: Activation config.
         norm_eval: Keep norm layers in eval mode while training.
         with_cp: Use gradient checkpointing in the blocks.
+        expansion_out_indices: Out indices whose feature is the expansion
+            1x1 output of that stage's first block (TF's
+            ``layer_N/expansion_output``), e.g. ``(5,)`` with
+            ``out_indices=(5, 7)`` gives the paper's SSDLite features
+            (576 ch at stride 16, 1280 at stride 32).
         init_cfg: Initialization config.
     """
 
@@ -72,6 +77,7 @@ class MixMobileNetV2(MixBackbone):
         act_cfg: dict = dict(type='ReLU6'),
         norm_eval: bool = False,
         with_cp: bool = False,
+        expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg or DEFAULT_INIT_CFG)
@@ -134,5 +140,6 @@ class MixMobileNetV2(MixBackbone):
             )
             self.layers.append('conv2')
             channels.append(last)
-        self.out_channels = tuple(channels[i] for i in self.out_indices)
+        self.set_expansion_out_indices(expansion_out_indices)
+        self.out_channels = self.output_channels(channels)
         self._freeze_stages()

@@ -63,6 +63,7 @@ class MixInvertedResidual(nn.Module):
         super().__init__()
         hidden = in_channels * expand_ratio
         self.out_channels = out_channels
+        self.expansion_channels = hidden if expand_ratio != 1 else 0
         self.use_residual = stride == 1 and in_channels == out_channels
         self.expand_conv: Optional[nn.Module] = None
         if expand_ratio != 1:
@@ -100,9 +101,19 @@ class MixInvertedResidual(nn.Module):
             DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
         )
 
+    def expand(self, x: torch.Tensor) -> torch.Tensor:
+        """The expansion output (TF's ``expansion_output``): ``x`` itself
+        when the block has no expansion conv."""
+        return x if self.expand_conv is None else self.expand_conv(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x if self.expand_conv is None else self.expand_conv(x)
-        out = self.depthwise_conv(out)
+        return self.forward_expanded(x, self.expand(x))
+
+    def forward_expanded(
+        self, x: torch.Tensor, hidden: torch.Tensor
+    ) -> torch.Tensor:
+        """The rest of the block, given its input and expansion output."""
+        out = self.depthwise_conv(hidden)
         if self.se is not None:
             out = self.se(out)
         out = self.linear_conv(out)

@@ -1,7 +1,7 @@
 # `make demo`: SSDLite-MixNet-S trained from scratch on the embedded shapes
 # dataset (tools/misc/make_shapes_dataset.py) on CPU. Only data, classes
-# and schedule differ from configs/ssdlite/ssdlite_mixnet-s_8xb24-600e_coco.py.
-_base_ = '../ssdlite/ssdlite_mixnet-s_8xb24-600e_coco.py'
+# and schedule differ from configs/mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py.
+_base_ = '../mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
 
 data_root = 'data/shapes/'
 metainfo = dict(

@@ -2,7 +2,7 @@
 # MixMobileNetV2 (state dict identical to mmdet's MobileNetV2). The first
 # head sits on layer5 (stride 16, 96 ch), the second on conv2 (stride 32,
 # 1280 ch), as mmdet does.
-_base_ = './ssdlite_base_320_8xb24-600e_coco.py'
+_base_ = '../_base_/models/ssdlite_320.py'
 
 model = dict(
     backbone=dict(

@@ -1,7 +1,8 @@
 # The demo with SSDLite-MobileNetV2-mixconv357 instead of MixNet-S: the
-# data, classes and schedule of ssdlite_mixnet-s_shapes.py, the model of
-# configs/ssdlite/ssdlite_mobilenetv2-mixconv357_8xb24-600e_coco.py.
-_base_ = './ssdlite_mixnet-s_shapes.py'
+# data, classes and schedule of ssdlite_mixnet-s_1xb16-10e_shapes.py, the
+# model of
+# configs/mixconv_mobilenets/ssdlite_mobilenetv2-mixconv357_8xb24-600e_coco.py.
+_base_ = './ssdlite_mixnet-s_1xb16-10e_shapes.py'
 
 model = dict(
     backbone=dict(

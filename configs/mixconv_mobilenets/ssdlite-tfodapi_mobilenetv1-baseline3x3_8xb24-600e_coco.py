@@ -1,6 +1,7 @@
-# Table 1, MobileNetV1 baseline3x3: SSDLite on conv11 (stride 16, 512 ch)
-# and conv13 (stride 32, 1024 ch), as the MobileNetV2 paper's SSDLite.
-_base_ = './ssdlite_base_320_8xb24-600e_coco.py'
+# Table 1, MobileNetV1 baseline3x3, as the paper built it (TF Object
+# Detection API's ssdlite_mobilenet_v1): heads on conv11 (512 ch, stride
+# 16) and conv13 (1024 ch, stride 32); 3 anchors on the lowest level.
+_base_ = '../_base_/models/ssdlite-tfodapi_320.py'
 
 model = dict(
     backbone=dict(
@@ -8,7 +9,7 @@ model = dict(
         type='MixMobileNetV1',
         dw_kernel_sizes=3,
         out_indices=(10, 12),
-        norm_cfg=dict(type='BN', eps=0.001, momentum=0.03),
+        norm_cfg={{_base_.norm_cfg}},
         init_cfg=dict(type='TruncNormal', layer='Conv2d', std=0.03),
     ),
     neck=dict(

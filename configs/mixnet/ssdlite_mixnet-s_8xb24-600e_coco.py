@@ -4,7 +4,7 @@
 # stride-32 1x1 head conv (out index 5: 1536 ch), the counterparts of
 # MobileNetV2's layer5 (96 ch) and conv2 (1280 ch). The four extra levels
 # of the neck are the same as in every SSDLite config here.
-_base_ = './ssdlite_base_320_8xb24-600e_coco.py'
+_base_ = '../_base_/models/ssdlite_320.py'
 
 model = dict(
     backbone=dict(

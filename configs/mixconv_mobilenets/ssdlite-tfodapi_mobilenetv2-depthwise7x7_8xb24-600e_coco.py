@@ -1,0 +1,5 @@
+# Table 1, MobileNetV2 depthwise7x7 on the paper's SSDLite:
+# every depthwise conv is 7.
+_base_ = './ssdlite-tfodapi_mobilenetv2-baseline3x3_8xb24-600e_coco.py'
+
+model = dict(backbone=dict(dw_kernel_sizes=7))

@@ -1,0 +1,5 @@
+# Table 1, MobileNetV2 mixconv35 on the paper's SSDLite:
+# every depthwise conv is (3, 5).
+_base_ = './ssdlite-tfodapi_mobilenetv2-baseline3x3_8xb24-600e_coco.py'
+
+model = dict(backbone=dict(dw_kernel_sizes=(3, 5)))
