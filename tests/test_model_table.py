@@ -171,3 +171,22 @@ def test_bad_results_file(tmp_path):
     bad.write_text('{"bbox": 1}')
     with pytest.raises(SystemExit, match='metrics.json'):
         model_table.main(['--results', str(bad)])
+
+
+def test_metafiles_hold_these_counts(rows):
+    # tools/misc/update_model_index.py wrote them; a model change without
+    # a rerun leaves them stale
+    import yaml
+
+    counted = {r.config: r for r in rows}
+    checked = 0
+    for folder in ('mixconv_mobilenets', 'mixnet'):
+        path = os.path.join(REPO_DIR, 'configs', folder, 'metafile.yml')
+        with open(path) as f:
+            models = yaml.safe_load(f)['Models']
+        for model in models:
+            row = counted[model['Config']]
+            assert model['Metadata']['Parameters'] == row.params, row
+            assert model['Metadata']['FLOPs'] == row.madds, row
+            checked += 1
+    assert checked == len(rows) == 23

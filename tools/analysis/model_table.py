@@ -198,13 +198,24 @@ def plot(rows: list[Row], path: str) -> None:
             alpha=1.0 if faithful else 0.45,
             label=f'{family}, {detector} (paper mAP at our MAdds)',
         )
-        if faithful:  # label one line per family, alternating sides
-            for i, (r, x) in enumerate(zip(fam, xs)):
+        if faithful:
+            # variant names on the side away from the other detector's line
+            others = [r.madds for r in rows if r.family == family and r.paper]
+            left = sum(xs) / len(xs) < sum(others) / len(others) / 1e9
+            for r, x in zip(fam, xs):
+                # below the point when a neighbour with the same mAP sits
+                # where the label would go
+                crowded = any(
+                    o.paper[2] == r.paper[2]
+                    and 0 < (x - o.madds / 1e9) * (1 if left else -1) < 0.08
+                    for o in fam
+                )
                 ax.annotate(
                     r.variant,
                     (x, r.paper[2]),
                     fontsize=7,
-                    xytext=(5, 6) if i % 2 else (5, -11),
+                    xytext=(0, -12) if crowded else (-6 if left else 6, -3),
+                    ha='center' if crowded else 'right' if left else 'left',
                     textcoords='offset points',
                 )
     mine = [r for r in rows if r.map_ours is not None]
