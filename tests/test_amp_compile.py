@@ -77,7 +77,7 @@ def test_bf16_autocast_every_path_agrees_with_reference(name):
 
 def test_fused_function_under_autocast_matches_split_in_float32():
     """bf16 inputs, fp32 weights: the custom backward casts correctly."""
-    conv = MixConv2d(24, (3, 5, 7), 2, padding='same')
+    conv = MixConv2d(24, 24, (3, 5, 7), 2, padding='same')
     x = torch.randn(2, 24, 17, 15)
     outs = {}
     for path in ('reference', 'fused'):
@@ -137,7 +137,7 @@ def test_inductor_compiles_mixnet_s():
 
 
 def test_policy_rules_modes_and_autotune():
-    conv = MixConv2d(16, (3, 5))
+    conv = MixConv2d(16, 16, (3, 5))
     x = torch.randn(1, 16, 12, 12)
     kind = ops.device_kind(x.device)
     assert kind.startswith('cpu-')

@@ -59,7 +59,7 @@ def test_equal_split_matches_reference_rule(channels, groups, expected):
 def test_exponential_and_explicit_split():
     assert split_channels(32, 4, 'exponential') == [16, 8, 4, 4]
     assert split_channels(10, 2, [3, 7]) == [3, 7]
-    conv = MixConv2d(32, (3, 5, 7, 9), split='exponential')
+    conv = MixConv2d(32, 32, (3, 5, 7, 9), split='exponential')
     assert conv.splits == [16, 8, 4, 4]
     assert [c.weight.shape[0] for c in conv.convs] == [16, 8, 4, 4]
 
@@ -77,7 +77,7 @@ def test_mixconv_equals_reference(path, padding, stride, size):
         )
         channels = int(torch.randint(num, 24, (1,), generator=g))
         conv = OnPath(
-            MixConv2d(channels, kernels, stride, padding=padding),
+            MixConv2d(channels, channels, kernels, stride, padding=padding),
             mixconv=path,
         )
         x = torch.randn(2, channels, *size, generator=g)
@@ -104,7 +104,7 @@ def test_fused_and_split_agree_in_outputs_and_gradients(padding, stride):
         ((1, 3, 5), (12, 12), 2),
         ((5, 3), (7, 8), 1),
     ]:
-        conv = MixConv2d(24, kernels, stride, multiplier, padding=padding)
+        conv = MixConv2d(24, 24 * multiplier, kernels, stride, padding=padding)
         x = torch.randn(2, 24, *size, generator=g)
         assert_same_outputs_and_grads(
             OnPath(conv, mixconv='reference'),
@@ -127,7 +127,7 @@ def test_fused_and_split_agree_on_random_layers(seed):
     stride, padding = pick([1, 2]), pick(['symmetric', 'same'])
     size = (pick([5, 8, 13, 16]), pick([6, 9, 12]))
     kwargs = dict(stride=stride, padding=padding)
-    conv = MixConv2d(channels, kernels, **kwargs)
+    conv = MixConv2d(channels, channels, kernels, **kwargs)
     x = torch.randn(2, channels, *size, generator=g)
     for path in ('fused', 'export'):
         assert_same_outputs_and_grads(
@@ -145,7 +145,7 @@ def test_fusing_only_where_it_is_exact():
     assert not ops.can_fuse((3, 3), (1, 2), 1, 'symmetric')  # dilated
     assert not ops.can_fuse((3,), (1,), 1, 'symmetric')  # one group
     # A forced fused path falls back to the reference where inexact.
-    conv = MixConv2d(12, (1, 3), 2, padding='same')
+    conv = MixConv2d(12, 12, (1, 3), 2, padding='same')
     x = torch.randn(1, 12, 9, 9)
     with ops.prefer(mixconv='fused'):
         out = conv(x)
@@ -154,7 +154,7 @@ def test_fusing_only_where_it_is_exact():
 
 
 def test_dilated_mixconv_equals_reference():
-    conv = MixConv2d(12, (3, 5, 7), dilated=True)
+    conv = MixConv2d(12, 12, (3, 5, 7), dilated=True)
     assert [tuple(c.weight.shape[-2:]) for c in conv.convs] == [(3, 3)] * 3
     assert [c.dilation[0] for c in conv.convs] == [1, 2, 3]
     x = torch.randn(1, 12, 13, 10)
@@ -171,12 +171,15 @@ def test_dilated_mixconv_equals_reference():
 
 
 def test_channel_multiplier():
-    conv = MixConv2d(6, (3, 5), channel_multiplier=2)
+    conv = MixConv2d(6, 12, (3, 5))
     assert conv(torch.randn(1, 6, 8, 8)).shape == (1, 12, 8, 8)
 
 
 def test_state_dict_keys_follow_timm():
-    assert list(MixConv2d(8, (3, 5)).state_dict()) == ['0.weight', '1.weight']
+    assert list(MixConv2d(8, 8, (3, 5)).state_dict()) == [
+        '0.weight',
+        '1.weight',
+    ]
     assert list(make_depthwise_conv(8, 3).state_dict()) == ['weight']
     pw = GroupedPointwiseConv2d(16, 96, 2)
     assert [tuple(v.shape) for v in pw.state_dict().values()] == [
@@ -200,7 +203,7 @@ def test_state_dict_keys_follow_timm():
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, words):
-    args = dict(channels=16, kernel_sizes=(3, 5))
+    args = dict(in_channels=16, out_channels=16, kernel_sizes=(3, 5))
     args.update(kwargs)
     with pytest.raises(ValueError) as info:
         MixConv2d(**args)
@@ -213,7 +216,7 @@ def test_pad_same_when_only_the_width_needs_padding():
     # each side (TF: 3x4).
     conv = make_conv2d(1, 1, 3, stride=3, padding='same')
     assert conv(torch.randn(1, 1, 9, 10)).shape[-2:] == (3, 4)
-    mix = MixConv2d(4, (3, 5), 3, padding='same')
+    mix = MixConv2d(4, 4, (3, 5), 3, padding='same')
     for path in ('reference', 'fused', 'export'):
         with ops.prefer(mixconv=path):
             assert mix(torch.randn(1, 4, 9, 10)).shape[-2:] == (3, 4)
@@ -238,11 +241,12 @@ def test_pad_same_is_tensorflow_rule_for_every_size(stride):
         dict(kernel_sizes=(3, 5, 7)),
         dict(kernel_sizes=(3, 5), stride=2, padding='same'),
         dict(kernel_sizes=(3, 5), dilated=True),
-        dict(kernel_sizes=(3, 5), channel_multiplier=2),
+        dict(kernel_sizes=(3, 5), out_channels=24),
     ],
 )
 def test_empty_batch_through_every_path(kwargs, path):
-    conv = OnPath(MixConv2d(12, **kwargs), mixconv=path)
+    kwargs = dict(in_channels=12, out_channels=12) | kwargs
+    conv = OnPath(MixConv2d(**kwargs), mixconv=path)
     x = torch.randn(0, 12, 9, 9, requires_grad=True)
     out = conv(x)
     assert out.shape[0] == 0 and out.shape[1] == conv.module.out_channels
@@ -257,16 +261,18 @@ def test_empty_batch_through_every_path(kwargs, path):
 def test_numpy_ints_are_accepted_and_bools_refused():
     import numpy as np
 
-    conv = MixConv2d(np.int64(12), (np.int64(3), np.int64(5)), np.int32(1))
+    conv = MixConv2d(
+        np.int64(12), np.int64(12), (np.int64(3), np.int64(5)), np.int32(1)
+    )
     assert conv.kernel_sizes == (3, 5) and type(conv.kernel_sizes[0]) is int
     for kwargs, word in [
-        (dict(channels=True), 'channels'),
+        (dict(in_channels=True), 'in_channels'),
         (dict(stride=True), 'stride'),
         (dict(stride=2.0), 'stride'),
         (dict(kernel_sizes=(3, True)), 'kernel_sizes'),
         (dict(kernel_sizes='35'), 'kernel_sizes'),
     ]:
-        args = dict(channels=12, kernel_sizes=(3, 5))
+        args = dict(in_channels=12, out_channels=12, kernel_sizes=(3, 5))
         args.update(kwargs)
         with pytest.raises(ValueError, match=word):
             MixConv2d(**args)

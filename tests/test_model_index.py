@@ -41,7 +41,7 @@ def test_model_index_lists_exactly_the_runnable_configs():
     assert len(set(configs)) == len(configs)
     names = [m['Name'] for m in models]
     assert names == [os.path.basename(c)[:-3] for c in configs]
-    assert len(configs) >= 33  # 20 Table-1, 3 MixNet, 8 swap, 2 demo
+    assert len(configs) >= 34  # 20 Table-1, 4 MixNet, 8 swap, 2 demo
 
 
 def test_every_family_readme_lists_its_configs():

@@ -189,4 +189,4 @@ def test_metafiles_hold_these_counts(rows):
             assert model['Metadata']['Parameters'] == row.params, row
             assert model['Metadata']['FLOPs'] == row.madds, row
             checked += 1
-    assert checked == len(rows) == 23
+    assert checked == len(rows) == 24

@@ -21,7 +21,7 @@ def split_output(module, x):
 
 @pytest.mark.parametrize(
     'module',
-    [MixConv2d(12, (3, 5, 7)), GroupedPointwiseConv2d(12, 18, 2)],
+    [MixConv2d(12, 12, (3, 5, 7)), GroupedPointwiseConv2d(12, 18, 2)],
     ids=['mixconv', 'grouped-1x1'],
 )
 def test_output_follows_every_kind_of_parameter_change(module):

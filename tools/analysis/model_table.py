@@ -31,7 +31,7 @@ from mixdet.paper import TABLE1
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 CONFIG_DIRS = ('configs/mixconv_mobilenets', 'configs/mixnet')
 NAME = re.compile(
-    r'^(?P<detector>ssdlite(-tfodapi)?)_(?P<family>[a-z0-9]+)'
+    r'^(?P<detector>ssdlite(-[a-z0-9]+)?)_(?P<family>[a-z0-9]+)'
     r'-(?P<variant>[a-z0-9]+)_'
 )
 FAITHFUL = 'ssdlite-tfodapi'
@@ -300,7 +300,7 @@ def main(argv=None) -> int:
         if not NAME.match(os.path.basename(config)):
             parser.error(
                 f'{config} is not an SSDLite config (ssdlite_* or '
-                f'{FAITHFUL}_*)'
+                f'ssdlite-<variant>_*)'
             )
         if not os.path.isfile(config):
             parser.error(f'config {config} does not exist')

@@ -4,10 +4,11 @@ Tan & Le, "MixConv: Mixed Depthwise Convolutional Kernels", BMVC 2019.
 """
 
 import numbers
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import torch
 from mmdet.registry import MODELS
+from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
 from ...ops import mixconv2d
@@ -46,7 +47,7 @@ def check_kernel_sizes(
 
 @MODELS.register_module()
 class MixConv2d(nn.Module):
-    """Mixed depthwise convolution.
+    """Mixed depthwise convolution, with mmcv's conv signature.
 
     The channels are split into ``len(kernel_sizes)`` groups; group ``i`` is
     convolved depthwise with a ``kernel_sizes[i]`` square kernel and the
@@ -54,59 +55,102 @@ class MixConv2d(nn.Module):
     module ``str(i)``, so its weight is stored as ``'{i}.weight'`` exactly as
     timm's ``MixedConv2d``.
 
+    It takes the arguments ``build_conv_layer`` passes, so it serves as an
+    mmcv conv type: ``ConvModule(c, c, 3, padding=1, groups=c,
+    conv_cfg=dict(type='MixConv2d', kernel_sizes=(3, 5, 7)), ...)``.
+
     Args:
-        channels: Input channels.
-        kernel_sizes: One odd kernel size per group (an int means one group).
+        in_channels: Input channels.
+        out_channels: Output channels: ``in_channels`` times the channel
+            multiplier.
+        kernel_size: One odd kernel size per group (an int means one
+            group); ``kernel_sizes`` wins when given.
         stride: Stride of every group.
-        channel_multiplier: Output channels per input channel.
+        padding: ``'symmetric'`` (each group pads its own ``k // 2``, as
+            PyTorch-trained weights; an int equal to ``kernel_size // 2``,
+            as mmcv passes it, means the same) or ``'same'`` (TensorFlow's,
+            asymmetric for stride 2).
+        dilation: Must be 1; see ``dilated``.
+        groups: ``None`` or ``in_channels``: MixConv is depthwise.
+        bias: Add a bias to every group.
+        kernel_sizes: The kernel sizes, overriding ``kernel_size`` (the key
+            to set in a ``conv_cfg``).
         split: ``'equal'``, ``'exponential'`` or a list of channel counts,
             see :func:`split_channels`.
         dilated: Replace a k x k kernel (k > 3) by a 3 x 3 kernel with
             dilation (k - 1) / 2. Stride 1 only.
-        padding: ``'symmetric'`` (k // 2 on every side, as PyTorch-trained
-            weights) or ``'same'`` (TensorFlow's, asymmetric for stride 2).
-        bias: Add a bias to every group.
 
     How the groups run (split, or one conv over zero-padded kernels) is
     decided by :func:`mixdet.ops.mixconv2d` per device, dtype and layout.
     """
 
+    transposed = False
+    output_padding = (0, 0)
+
     def __init__(
         self,
-        channels: int,
-        kernel_sizes: KernelSizes = 3,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: KernelSizes = 3,
         stride: int = 1,
-        channel_multiplier: int = 1,
+        padding: Union[str, int, Sequence[int]] = 'symmetric',
+        dilation: Union[int, Sequence[int]] = 1,
+        groups: Optional[int] = None,
+        bias: bool = False,
+        kernel_sizes: Optional[KernelSizes] = None,
         split: SplitType = 'equal',
         dilated: bool = False,
-        padding: str = 'symmetric',
-        bias: bool = False,
     ) -> None:
         super().__init__()
-        self.kernel_sizes = check_kernel_sizes(kernel_sizes)
-        channels = check_int(channels, 'channels')
+        if kernel_sizes is None:
+            kernel_sizes, name = kernel_size, 'kernel_size'
+        else:
+            name = 'kernel_sizes'
+        self.kernel_sizes = check_kernel_sizes(kernel_sizes, name)
+        in_channels = check_int(in_channels, 'in_channels')
+        out_channels = check_int(out_channels, 'out_channels')
         stride = check_int(stride, 'stride')
-        channel_multiplier = check_int(
-            channel_multiplier, 'channel_multiplier'
-        )
+        if out_channels % in_channels:
+            raise ValueError(
+                f'out_channels must be a multiple of in_channels '
+                f'({in_channels}): MixConv2d is depthwise, with out / in '
+                f'outputs per channel; got {out_channels}'
+            )
+        if groups is not None and groups != in_channels:
+            raise ValueError(
+                f'groups must be None or in_channels ({in_channels}): '
+                f'MixConv2d is a depthwise conv; got groups={groups!r}'
+            )
+        if _pair(dilation) != (1, 1):
+            raise ValueError(
+                f'dilation must be 1 for MixConv2d (set dilated=True for '
+                f'dilated kernels), got {dilation!r}'
+            )
         if dilated and stride != 1:
             raise ValueError(
                 'dilated=True needs stride=1 (the paper dilates '
                 f'stride-1 layers only), got stride={stride}'
             )
-        self.padding = check_padding_mode(padding)
-        self.channels = channels
-        self.out_channels = channels * channel_multiplier
+        padding = _padding_mode(padding, kernel_size, kernel_sizes)
+        self.padding = padding
+        self.in_channels = self.channels = in_channels
+        self.out_channels = out_channels
+        self.groups = in_channels
+        self.kernel_size = (max(self.kernel_sizes),) * 2
         self.stride = stride
+        self.dilation = (1, 1)
         self.dilated = dilated
-        self.splits = split_channels(channels, len(self.kernel_sizes), split)
+        self.splits = split_channels(
+            in_channels, len(self.kernel_sizes), split
+        )
+        multiplier = out_channels // in_channels
         for i, (k, c) in enumerate(zip(self.kernel_sizes, self.splits)):
             size, dilation = (3, (k - 1) // 2) if dilated and k > 3 else (k, 1)
             self.add_module(
                 str(i),
                 make_conv2d(
                     c,
-                    c * channel_multiplier,
+                    c * multiplier,
                     size,
                     stride,
                     dilation=dilation,
@@ -115,6 +159,14 @@ class MixConv2d(nn.Module):
                     padding=padding,
                 ),
             )
+
+    def init_weights(self) -> None:
+        """PyTorch's default init of every group conv, as built. (An
+        enclosing ``init_cfg`` with ``layer='Conv2d'`` reaches the group
+        convs; mmcv's ``ConvModule`` leaves a conv with ``init_weights``
+        alone.)"""
+        for conv in self.convs:
+            conv.reset_parameters()
 
     @property
     def convs(self) -> list[nn.Conv2d]:
@@ -135,7 +187,8 @@ class MixConv2d(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f'channels={self.channels}, kernel_sizes={self.kernel_sizes}, '
+            f'channels={self.channels}, out_channels={self.out_channels}, '
+            f'kernel_sizes={self.kernel_sizes}, '
             f'splits={self.splits}, stride={self.stride}, '
             f'padding={self.padding!r}, dilated={self.dilated}'
         )
@@ -166,5 +219,90 @@ def make_depthwise_conv(
             padding=padding,
         )
     return MixConv2d(
-        channels, sizes, stride, split=split, dilated=dilated, padding=padding
+        channels,
+        channels,
+        sizes,
+        stride,
+        padding=padding,
+        split=split,
+        dilated=dilated,
     )
+
+
+@MODELS.register_module()
+def DepthwiseMixConv2d(  # noqa: N802  (a conv type, named like one)
+    in_channels: int,
+    out_channels: int,
+    kernel_size: KernelSizes,
+    stride: int = 1,
+    padding: Union[str, int, Sequence[int]] = 0,
+    dilation: Union[int, Sequence[int]] = 1,
+    groups: int = 1,
+    bias: bool = True,
+    **mixconv: object,
+) -> nn.Module:
+    """A conv type that makes the depthwise convs MixConv and leaves the
+    others plain.
+
+    For modules that pass one ``conv_cfg`` to all their convs, as mmdet's
+    ``SSDNeck`` (a 1x1 conv, then a depthwise-separable conv): with
+    ``conv_cfg=dict(type='DepthwiseMixConv2d', kernel_sizes=(3, 5, 7))``
+    every conv with ``groups == in_channels > 1`` is a :class:`MixConv2d`
+    with ``mixconv`` (``kernel_sizes``, ``split``, ...), every other an
+    ``nn.Conv2d``.
+    """
+    if groups == in_channels > 1:
+        return MixConv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            **mixconv,
+        )
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+    )
+
+
+# mmcv's build_conv_layer looks conv types up in mmengine's root registry
+# when no default scope is set: make both names work there too.
+MMENGINE_MODELS.register_module(module=MixConv2d)
+MMENGINE_MODELS.register_module(module=DepthwiseMixConv2d)
+
+
+def _padding_mode(
+    padding: Union[str, int, Sequence[int]],
+    kernel_size: KernelSizes,
+    kernel_sizes: Optional[KernelSizes],
+) -> str:
+    """``'symmetric'`` or ``'same'``; mmcv's int padding must be the
+    positional kernel's ``k // 2``."""
+    if isinstance(padding, str):
+        return check_padding_mode(padding)
+    first = kernel_size if isinstance(kernel_size, numbers.Integral) else None
+    if first is None and kernel_sizes is None:
+        first = tuple(kernel_size)[0] if kernel_size else None
+    if first is not None and _pair(padding) == (first // 2,) * 2:
+        return 'symmetric'
+    raise ValueError(
+        "padding must be 'symmetric', 'same' or kernel_size // 2 (every "
+        f'group then pads its own k // 2), got {padding!r} with '
+        f'kernel_size={kernel_size!r}'
+    )
+
+
+def _pair(value) -> tuple:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value), int(value))
+    return tuple(value) if isinstance(value, Sequence) else (value,)
