@@ -14,6 +14,8 @@ from typing import Union
 
 from mmengine.config import Config, ConfigDict
 
+from .models.backbones import is_mixdet_backbone
+
 
 def mmdet_config(name: str) -> Config:
     """Load a config shipped inside the mmdet package, e.g.
@@ -71,7 +73,7 @@ def check_neck_channels(model: dict) -> None:
         or not isinstance(backbone, dict)
     ):
         return
-    if not str(backbone.get('type', '')).startswith(('Mix', 'mmdet.Mix')):
+    if not is_mixdet_backbone(backbone.get('type')):
         return  # only mixdet's backbones report their channels up front
     channels = backbone_out_channels(backbone)
     expected = neck_in_channels(neck, channels)

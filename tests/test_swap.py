@@ -46,7 +46,7 @@ def test_every_detector_family_is_covered():
     names = ' '.join(os.path.basename(p) for p in SWAP_CONFIGS)
     for family in ('retinanet', 'faster-rcnn', 'fcos', 'yolov3'):
         assert f'{family}_mixnet-m' in names
-        assert f'{family}_mixmobilenetv2' in names
+        assert f'{family}_mobilenetv2-mixconv357' in names
 
 
 @pytest.mark.parametrize(

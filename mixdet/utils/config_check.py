@@ -11,6 +11,7 @@ from typing import Iterator, Optional, Sequence
 
 from mmengine.config import Config
 
+from ..models.backbones import mixdet_backbones
 from .coco_check import CHEAP, CHECKER, ERRORS, scan_coco
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -123,11 +124,7 @@ def check_model_type(cfg: Config) -> None:
         if not isinstance(module, dict) or 'type' not in module:
             continue
         if MODELS.get(module['type']) is None:
-            ours = sorted(
-                name
-                for name, cls in MODELS.module_dict.items()
-                if cls.__module__.startswith('mixdet.models.backbones')
-            )
+            ours = mixdet_backbones()
             raise ConfigError(
                 f'model.{part}.type {module["type"]!r} is not a registered '
                 f"model; mixdet's backbones are {', '.join(ours)}"

@@ -2,8 +2,9 @@
 and gradient checkpointing."""
 
 import numbers
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence, Union
 
+import numpy as np
 import torch
 import torch.utils.checkpoint as cp
 from mmdet.models.utils import make_divisible
@@ -56,6 +57,13 @@ def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
     return check_int(frozen_stages, 'frozen_stages', -1, num_stages)
 
 
+def check_bool(value: bool, name: str) -> bool:
+    """Return ``value`` or raise unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f'{name} must be True or False, got {value!r}')
+    return bool(value)
+
+
 # Wider than 8x the paper's widths, a backbone's memory is out of reach of
 # any one GPU; a larger value is a typo (widen_factor=1000 ran out of
 # memory after 26 s instead of failing at once).
@@ -94,9 +102,11 @@ def make_stem(
 class MixBackbone(BaseModule):
     """Base class of mixdet's backbones, laid out as mmdet's MobileNetV2.
 
-    A subclass builds a stem ``conv1`` and the stages it needs as children,
-    and lists the stages' names in ``self.layers``; output ``i`` is the
-    output of stage ``self.layers[i]``.
+    ``__init__`` checks and stores the contract every backbone shares;
+    the subclass then builds its stem ``conv1`` and adds each stage with
+    :meth:`add_stage` (output ``i`` is the output of the ``i``-th stage
+    added), and ends with :meth:`select_outputs`, which sets
+    ``out_channels`` and freezes what ``frozen_stages`` asks for.
 
     ``frozen_stages = i`` freezes the stem and the first ``i`` stages
     (weights and BN statistics); ``norm_eval`` keeps every BN in eval mode;
@@ -104,15 +114,64 @@ class MixBackbone(BaseModule):
     An index in ``expansion_out_indices`` returns the expansion output of
     that stage's first block instead of the stage's output (timm's
     ``feature_location='expansion'``).
+
+    Args:
+        out_indices: Outputs to return, in ``0 .. num_outputs - 1``.
+        frozen_stages: -1 (none) up to ``max_frozen_stages``.
+        norm_eval: Keep norm layers in eval mode while training.
+        with_cp: Use gradient checkpointing in the blocks.
+        init_cfg: Initialization config; ``None`` is mmdet's MobileNetV2
+            default (Kaiming convs, BN weights 1).
     """
 
+    #: What the outputs are, set by each subclass.
+    num_outputs: int
+    outputs_doc: str
+    max_frozen_stages: int
+
     conv1: nn.Module
-    layers: list[str]
-    out_indices: tuple[int, ...]
-    frozen_stages: int = -1
-    norm_eval: bool = False
-    with_cp: bool = False
     expansion_out_indices: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        out_indices: Sequence[int],
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(
+            init_cfg=DEFAULT_INIT_CFG if init_cfg is None else init_cfg
+        )
+        self.out_indices = check_out_indices(
+            out_indices, self.num_outputs, self.outputs_doc
+        )
+        self.frozen_stages = check_frozen_stages(
+            frozen_stages, self.max_frozen_stages
+        )
+        self.norm_eval = check_bool(norm_eval, 'norm_eval')
+        self.with_cp = check_bool(with_cp, 'with_cp')
+        self.layers: list[str] = []
+        self._stage_channels: list[int] = []
+
+    @property
+    def num_stages_to_build(self) -> int:
+        """Stages that feed a selected output: the rest are never built, so
+        DDP sees no parameter without a gradient."""
+        return max(self.out_indices) + 1
+
+    def add_stage(self, name: str, stage: nn.Module, channels: int) -> None:
+        """Add the next stage (output ``len(self.layers)``)."""
+        self.add_module(name, stage)
+        self.layers.append(name)
+        self._stage_channels.append(channels)
+
+    def select_outputs(self, expansion_out_indices: Sequence[int]) -> None:
+        """Finish building: check ``expansion_out_indices``, set
+        ``out_channels`` and freeze the frozen stages."""
+        self.set_expansion_out_indices(expansion_out_indices)
+        self.out_channels = self.output_channels(self._stage_channels)
+        self._freeze_stages()
 
     def freezable_modules(self) -> list[nn.Module]:
         """Stem first, then the stages in order."""
@@ -209,3 +268,24 @@ class MixBackbone(BaseModule):
             else:
                 x = block(x)
         return x
+
+
+def is_mixdet_backbone(type_: Union[str, type, None]) -> bool:
+    """Whether a config's ``type`` (``'MixNet'``, ``'mmdet.MixNet'`` or the
+    class) names one of mixdet's backbones: the one rule for the question.
+    """
+    from mmdet.registry import MODELS
+
+    cls = MODELS.get(type_) if isinstance(type_, str) else type_
+    return isinstance(cls, type) and issubclass(cls, MixBackbone)
+
+
+def mixdet_backbones() -> list[str]:
+    """The registered names of mixdet's backbones."""
+    from mmdet.registry import MODELS
+
+    return sorted(
+        name
+        for name, cls in MODELS.module_dict.items()
+        if is_mixdet_backbone(cls)
+    )

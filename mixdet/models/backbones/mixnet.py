@@ -13,12 +13,7 @@ from ..layers import (
 )
 from ..layers.arg_checks import check_int
 from ..layers.padding import check_padding_mode
-from .base import (
-    MixBackbone,
-    check_frozen_stages,
-    check_out_indices,
-    check_widen_factor,
-)
+from .base import MixBackbone, check_widen_factor
 from .block_spec import (
     BlockSpec,
     expand_repeats,
@@ -110,6 +105,10 @@ class MixNet(MixBackbone):
         init_cfg: Initialization config (e.g. ``Pretrained``).
     """
 
+    num_outputs = HEAD_INDEX + 1
+    outputs_doc = 'strides 2, 4, 8, 16, 32 and the head conv'
+    max_frozen_stages = HEAD_INDEX + 1
+
     def __init__(
         self,
         arch: ArchType = 's',
@@ -125,92 +124,71 @@ class MixNet(MixBackbone):
         expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        if init_cfg is None:
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out'),
-                dict(
-                    type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']
-                ),
-            ]
-        super().__init__(init_cfg=init_cfg)
-        blocks = decode_arch(arch, widen_factor)
-        out_indices = check_out_indices(
-            out_indices,
-            HEAD_INDEX + 1,
-            'strides 2, 4, 8, 16, 32 and the head conv',
+        super().__init__(
+            out_indices, frozen_stages, norm_eval, with_cp, init_cfg
         )
-        frozen_stages = check_frozen_stages(frozen_stages, HEAD_INDEX + 1)
+        blocks = decode_arch(arch, widen_factor)
         head_channels = check_int(head_channels, 'head_channels')
         if not 0 <= drop_path_rate < 1:
             raise ValueError(
                 f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}'
             )
-        check_padding_mode(padding)
-        self.out_indices = out_indices
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
+        self.block_cfg = dict(
+            norm_cfg=norm_cfg, padding=check_padding_mode(padding)
+        )
 
         stem_channels = blocks[0].in_channels
-        relu, swish = dict(type='ReLU'), dict(type='SiLU')
         self.conv1 = ConvNormAct(
             make_conv2d(3, stem_channels, 3, stride=2, padding=padding),
             stem_channels,
             norm_cfg,
-            relu,
+            dict(type='ReLU'),
         )
-
-        stages: list[list[tuple[int, BlockSpec]]] = []
-        for index, spec in enumerate(blocks):
-            if spec.stride == 2 or not stages:
-                stages.append([])
-            stages[-1].append((index, spec))
-        if len(stages) != NUM_STAGES:
-            raise ValueError(
-                f'malformed arch: MixNet needs {NUM_STAGES - 1} stride-2 '
-                f'blocks (strides 4, 8, 16, 32), got {len(stages) - 1}'
-            )
+        stages = split_stages(blocks)
         self.stage_channels = tuple(
             stage[-1][1].out_channels for stage in stages
         ) + (head_channels,)
-
-        # Only the stages that feed an output are built, so no parameter is
-        # left without a gradient (DDP) and no compute is wasted.
-        self.layers = []
-        for i, stage in enumerate(stages[: max(out_indices) + 1]):
-            self.add_module(
-                f'layer{i + 1}',
-                nn.Sequential(
-                    *[
-                        MixInvertedResidual(
-                            spec.in_channels,
-                            spec.out_channels,
-                            spec.kernel_sizes,
-                            spec.stride,
-                            spec.expand_ratio,
-                            spec.expand_groups,
-                            spec.project_groups,
-                            spec.se_ratio,
-                            act_cfg=swish if spec.swish else relu,
-                            norm_cfg=norm_cfg,
-                            padding=padding,
-                            drop_path_rate=drop_path_rate
-                            * index
-                            / len(blocks),
-                        )
-                        for index, spec in stage
-                    ]
-                ),
-            )
-            self.layers.append(f'layer{i + 1}')
-        if HEAD_INDEX in out_indices:
-            self.conv2 = ConvNormAct(
+        for i, stage in enumerate(stages[: self.num_stages_to_build]):
+            drop_rates = [
+                drop_path_rate * index / len(blocks) for index, _ in stage
+            ]
+            layer = self.make_layer([spec for _, spec in stage], drop_rates)
+            self.add_stage(f'layer{i + 1}', layer, self.stage_channels[i])
+        if self.num_stages_to_build > NUM_STAGES:
+            conv2 = ConvNormAct(
                 PointwiseConv2d(blocks[-1].out_channels, head_channels),
                 head_channels,
                 norm_cfg,
-                relu,
+                dict(type='ReLU'),
             )
-            self.layers.append('conv2')
-        self.set_expansion_out_indices(expansion_out_indices)
-        self.out_channels = self.output_channels(self.stage_channels)
-        self._freeze_stages()
+            self.add_stage('conv2', conv2, head_channels)
+        self.select_outputs(expansion_out_indices)
+
+    def make_layer(
+        self, specs: list[BlockSpec], drop_path_rates: list[float]
+    ) -> nn.Sequential:
+        """One stage: a block per spec (one repeat each)."""
+        return nn.Sequential(
+            *[
+                MixInvertedResidual.from_spec(
+                    spec, drop_path_rate=rate, **self.block_cfg
+                )
+                for spec, rate in zip(specs, drop_path_rates)
+            ]
+        )
+
+
+def split_stages(blocks: list[BlockSpec]) -> list[list[tuple[int, BlockSpec]]]:
+    """Group the blocks (with their index) into stages: a new stage starts
+    at every stride-2 block. Raises unless there are 5 stages."""
+    stages: list[list[tuple[int, BlockSpec]]] = []
+    for index, spec in enumerate(blocks):
+        if spec.stride == 2 or not stages:
+            stages.append([])
+        stages[-1].append((index, spec))
+    if len(stages) != NUM_STAGES:
+        raise ValueError(
+            f'malformed arch: MixNet needs {NUM_STAGES - 1} stride-2 '
+            f'blocks (strides 4, 8, 16, 32), got {len(stages) - 1}'
+        )
+    return stages

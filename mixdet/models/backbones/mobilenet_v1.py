@@ -13,14 +13,7 @@ from ..layers import (
     make_depthwise_conv,
 )
 from ..layers.channel_split import SplitType
-from .base import (
-    DEFAULT_INIT_CFG,
-    MixBackbone,
-    check_frozen_stages,
-    check_out_indices,
-    check_widen_factor,
-    make_stem,
-)
+from .base import MixBackbone, check_widen_factor, make_stem
 
 # Output channels and stride of the 13 depthwise-separable layers
 # (Howard et al. 2017, Table 1). conv11 is index 10, conv13 index 12.
@@ -59,12 +52,7 @@ class DepthwiseSeparable(nn.Sequential):
         super().__init__()
         self.depthwise_conv = ConvNormAct(
             make_depthwise_conv(
-                in_channels,
-                kernel_sizes,
-                stride,
-                split,
-                dilated and stride == 1,
-                padding,
+                in_channels, kernel_sizes, stride, split, dilated, padding
             ),
             in_channels,
             norm_cfg,
@@ -103,6 +91,10 @@ class MixMobileNetV1(MixBackbone):
         init_cfg: Initialization config.
     """
 
+    num_outputs = len(MOBILENET_V1_SETTINGS)
+    outputs_doc = 'layer1-layer13'
+    max_frozen_stages = len(MOBILENET_V1_SETTINGS)
+
     def __init__(
         self,
         widen_factor: float = 1.0,
@@ -119,45 +111,38 @@ class MixMobileNetV1(MixBackbone):
         expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg or DEFAULT_INIT_CFG)
+        super().__init__(
+            out_indices, frozen_stages, norm_eval, with_cp, init_cfg
+        )
         check_widen_factor(widen_factor)
-        kernel_sizes = check_kernel_sizes(dw_kernel_sizes, 'dw_kernel_sizes')
-        self.dw_kernel_sizes = kernel_sizes
-        self.out_indices = check_out_indices(
-            out_indices, len(MOBILENET_V1_SETTINGS), 'layer1-layer13'
+        self.dw_kernel_sizes = check_kernel_sizes(
+            dw_kernel_sizes, 'dw_kernel_sizes'
         )
-        self.frozen_stages = check_frozen_stages(
-            frozen_stages, len(MOBILENET_V1_SETTINGS)
+        self.layer_cfg = dict(
+            split=split,
+            dilated=dilated,
+            padding=padding,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
         )
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-
-        self.conv1, in_channels = make_stem(
+        self.conv1, self.in_channels = make_stem(
             widen_factor, padding, norm_cfg, act_cfg
         )
-        self.layers: list[str] = []
-        channels = []
-        for i, (width, stride) in enumerate(
-            MOBILENET_V1_SETTINGS[: max(self.out_indices) + 1]
-        ):
+        settings = MOBILENET_V1_SETTINGS[: self.num_stages_to_build]
+        for i, (width, stride) in enumerate(settings):
             out_channels = make_divisible(width * widen_factor, 8)
-            self.add_module(
-                f'layer{i + 1}',
-                DepthwiseSeparable(
-                    in_channels,
-                    out_channels,
-                    kernel_sizes,
-                    stride,
-                    split,
-                    dilated,
-                    padding,
-                    norm_cfg,
-                    act_cfg,
-                ),
-            )
-            self.layers.append(f'layer{i + 1}')
-            channels.append(out_channels)
-            in_channels = out_channels
-        self.set_expansion_out_indices(expansion_out_indices)
-        self.out_channels = self.output_channels(channels)
-        self._freeze_stages()
+            layer = self.make_layer(out_channels, stride)
+            self.add_stage(f'layer{i + 1}', layer, out_channels)
+        self.select_outputs(expansion_out_indices)
+
+    def make_layer(self, out_channels: int, stride: int) -> nn.Module:
+        """One depthwise-separable layer."""
+        layer = DepthwiseSeparable(
+            self.in_channels,
+            out_channels,
+            self.dw_kernel_sizes,
+            stride,
+            **self.layer_cfg,
+        )
+        self.in_channels = out_channels
+        return layer

@@ -13,14 +13,7 @@ from ..layers import (
     check_kernel_sizes,
 )
 from ..layers.channel_split import SplitType
-from .base import (
-    DEFAULT_INIT_CFG,
-    MixBackbone,
-    check_frozen_stages,
-    check_out_indices,
-    check_widen_factor,
-    make_stem,
-)
+from .base import MixBackbone, check_widen_factor, make_stem
 
 # expand ratio, channels, blocks, stride of the first block (mmdet's table).
 MOBILENET_V2_SETTINGS = [
@@ -64,6 +57,10 @@ class MixMobileNetV2(MixBackbone):
         init_cfg: Initialization config.
     """
 
+    num_outputs = len(MOBILENET_V2_SETTINGS) + 1
+    outputs_doc = 'layer1-layer7 and conv2'
+    max_frozen_stages = len(MOBILENET_V2_SETTINGS)
+
     def __init__(
         self,
         widen_factor: float = 1.0,
@@ -80,66 +77,62 @@ class MixMobileNetV2(MixBackbone):
         expansion_out_indices: Sequence[int] = (),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg or DEFAULT_INIT_CFG)
+        super().__init__(
+            out_indices, frozen_stages, norm_eval, with_cp, init_cfg
+        )
         check_widen_factor(widen_factor)
         self.dw_kernel_sizes = check_kernel_sizes(
             dw_kernel_sizes, 'dw_kernel_sizes'
         )
-        self.out_indices = check_out_indices(
-            out_indices,
-            len(MOBILENET_V2_SETTINGS) + 1,
-            'layer1-layer7 and conv2',
+        self.block_cfg = dict(
+            kernel_sizes=self.dw_kernel_sizes,
+            act_cfg=act_cfg,
+            norm_cfg=norm_cfg,
+            padding=padding,
+            split=split,
+            dilated=dilated,
         )
-        self.frozen_stages = check_frozen_stages(
-            frozen_stages, len(MOBILENET_V2_SETTINGS)
-        )
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-
-        self.conv1, in_channels = make_stem(
+        self.conv1, self.in_channels = make_stem(
             widen_factor, padding, norm_cfg, act_cfg
         )
-        self.layers: list[str] = []
-        channels = []
-        num_built = max(self.out_indices) + 1
-        for i, (ratio, width, blocks, stride) in enumerate(
-            MOBILENET_V2_SETTINGS[:num_built]
+        settings = MOBILENET_V2_SETTINGS[: self.num_stages_to_build]
+        for i, (expand_ratio, width, num_blocks, stride) in enumerate(
+            settings
         ):
             out_channels = make_divisible(width * widen_factor, 8)
-            layer = nn.Sequential(
-                *[
-                    MixInvertedResidual(
-                        in_channels if b == 0 else out_channels,
-                        out_channels,
-                        self.dw_kernel_sizes,
-                        stride if b == 0 else 1,
-                        expand_ratio=ratio,
-                        expand_groups=1,
-                        project_groups=1,
-                        se_ratio=0,
-                        act_cfg=act_cfg,
-                        norm_cfg=norm_cfg,
-                        padding=padding,
-                        split=split,
-                        dilated=dilated,
-                    )
-                    for b in range(blocks)
-                ]
+            layer = self.make_layer(
+                out_channels, num_blocks, stride, expand_ratio
             )
-            self.add_module(f'layer{i + 1}', layer)
-            self.layers.append(f'layer{i + 1}')
-            channels.append(out_channels)
-            in_channels = out_channels
-        if num_built > len(MOBILENET_V2_SETTINGS):
+            self.add_stage(f'layer{i + 1}', layer, out_channels)
+        if self.num_stages_to_build > len(MOBILENET_V2_SETTINGS):
             last = int(1280 * widen_factor) if widen_factor > 1 else 1280
-            self.conv2 = ConvNormAct(
-                PointwiseConv2d(in_channels, last),
+            conv2 = ConvNormAct(
+                PointwiseConv2d(self.in_channels, last),
                 last,
                 norm_cfg,
                 act_cfg,
             )
-            self.layers.append('conv2')
-            channels.append(last)
-        self.set_expansion_out_indices(expansion_out_indices)
-        self.out_channels = self.output_channels(channels)
-        self._freeze_stages()
+            self.add_stage('conv2', conv2, last)
+        self.select_outputs(expansion_out_indices)
+
+    def make_layer(
+        self,
+        out_channels: int,
+        num_blocks: int,
+        stride: int,
+        expand_ratio: int,
+    ) -> nn.Sequential:
+        """One stage of inverted residual blocks, as mmdet's."""
+        layers = []
+        for i in range(num_blocks):
+            layers.append(
+                MixInvertedResidual(
+                    self.in_channels,
+                    out_channels,
+                    stride=stride if i == 0 else 1,
+                    expand_ratio=expand_ratio,
+                    **self.block_cfg,
+                )
+            )
+            self.in_channels = out_channels
+        return nn.Sequential(*layers)

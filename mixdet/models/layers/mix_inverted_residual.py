@@ -5,7 +5,7 @@ Child names follow mmdet's ``InvertedResidual`` (``expand_conv``,
 the state dict of mmdet's MobileNetV2.
 """
 
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import torch
 from mmcv.cnn.bricks import DropPath
@@ -17,13 +17,17 @@ from .mixconv import make_depthwise_conv
 from .pointwise import make_pointwise_conv
 from .squeeze_excite import SqueezeExcite
 
+if TYPE_CHECKING:  # the spec lives with the backbones that parse it
+    from ..backbones.block_spec import BlockSpec
+
 
 class MixInvertedResidual(nn.Module):
     """[expand 1x1] -> MixConv -> [SE] -> project 1x1 (+ residual).
 
     With ``expand_ratio == 1`` there is no expansion conv (MixNet's first,
-    depthwise-separable block). MobileNetV2's block is the case with no SE
-    and ungrouped 1x1 convs.
+    depthwise-separable block). The defaults make MobileNetV2's block: no
+    SE, ungrouped 1x1 convs. :meth:`from_spec` builds a MixNet block from
+    its block string.
 
     Args:
         in_channels: Input channels.
@@ -47,14 +51,14 @@ class MixInvertedResidual(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_sizes: Sequence[int],
-        stride: int,
-        expand_ratio: int,
-        expand_groups: int,
-        project_groups: int,
-        se_ratio: float,
-        act_cfg: dict,
-        norm_cfg: dict,
+        kernel_sizes: Sequence[int] = (3,),
+        stride: int = 1,
+        expand_ratio: int = 6,
+        expand_groups: int = 1,
+        project_groups: int = 1,
+        se_ratio: float = 0.0,
+        act_cfg: dict = dict(type='ReLU6'),
+        norm_cfg: dict = dict(type='BN'),
         padding: str = 'symmetric',
         split: SplitType = 'equal',
         dilated: bool = False,
@@ -75,12 +79,7 @@ class MixInvertedResidual(nn.Module):
             )
         self.depthwise_conv = ConvNormAct(
             make_depthwise_conv(
-                hidden,
-                kernel_sizes,
-                stride,
-                split,
-                dilated and stride == 1,
-                padding,
+                hidden, kernel_sizes, stride, split, dilated, padding
             ),
             hidden,
             norm_cfg,
@@ -99,6 +98,29 @@ class MixInvertedResidual(nn.Module):
         )
         self.drop_path = (
             DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        )
+
+    @classmethod
+    def from_spec(cls, spec: 'BlockSpec', **kwargs) -> 'MixInvertedResidual':
+        """The block one MixNet block string describes (one repeat).
+
+        Args:
+            spec: The decoded block string, see :class:`BlockSpec`.
+            **kwargs: ``norm_cfg``, ``padding``, ``drop_path_rate``, ...
+                (the activation follows the spec: Swish or ReLU).
+        """
+        act = dict(type='SiLU') if spec.swish else dict(type='ReLU')
+        return cls(
+            spec.in_channels,
+            spec.out_channels,
+            kernel_sizes=spec.kernel_sizes,
+            stride=spec.stride,
+            expand_ratio=spec.expand_ratio,
+            expand_groups=spec.expand_groups,
+            project_groups=spec.project_groups,
+            se_ratio=spec.se_ratio,
+            act_cfg=act,
+            **kwargs,
         )
 
     def expand(self, x: torch.Tensor) -> torch.Tensor:

@@ -206,8 +206,11 @@ def make_depthwise_conv(
 
     One kernel size gives an ``nn.Conv2d`` whose state dict (``weight``)
     matches mmdet's and timm's single-kernel layers; several give a
-    :class:`MixConv2d` (``0.weight``, ``1.weight``, ...).
+    :class:`MixConv2d` (``0.weight``, ``1.weight``, ...). ``dilated``
+    applies to stride-1 convs only, as in the paper: a strided conv keeps
+    its large kernels.
     """
+    dilated = dilated and stride == 1
     sizes = check_kernel_sizes(kernel_sizes)
     if len(sizes) == 1 and not dilated:
         return make_conv2d(
