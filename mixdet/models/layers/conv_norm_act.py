@@ -1,6 +1,6 @@
 """Conv -> norm -> activation, keyed like mmcv's ``ConvModule``."""
 
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
@@ -41,3 +41,21 @@ class ConvNormAct(nn.Sequential):
             if act_cfg['type'] in INPLACE_ACTS:
                 act_cfg.setdefault('inplace', True)
             self.add_module('activate', build_activation_layer(act_cfg))
+
+    @classmethod
+    def depthwise(
+        cls,
+        channels: int,
+        kernel_sizes: Union[int, Sequence[int]],
+        stride: int,
+        mixconv: dict,
+        norm_cfg: dict,
+        act_cfg: Optional[dict],
+    ) -> 'ConvNormAct':
+        """A depthwise conv (MixConv for several kernel sizes, see
+        :func:`make_depthwise_conv`; ``mixconv``: its ``split``,
+        ``dilated`` and ``padding``), norm and activation."""
+        from .mixconv import make_depthwise_conv
+
+        conv = make_depthwise_conv(channels, kernel_sizes, stride, **mixconv)
+        return cls(conv, channels, norm_cfg, act_cfg)

@@ -13,7 +13,6 @@ from torch import nn
 
 from .channel_split import SplitType
 from .conv_norm_act import ConvNormAct
-from .mixconv import make_depthwise_conv
 from .pointwise import make_pointwise_conv
 from .squeeze_excite import SqueezeExcite
 
@@ -77,13 +76,9 @@ class MixInvertedResidual(nn.Module):
                 norm_cfg,
                 act_cfg,
             )
-        self.depthwise_conv = ConvNormAct(
-            make_depthwise_conv(
-                hidden, kernel_sizes, stride, split, dilated, padding
-            ),
-            hidden,
-            norm_cfg,
-            act_cfg,
+        mixconv = dict(split=split, dilated=dilated, padding=padding)
+        self.depthwise_conv = ConvNormAct.depthwise(
+            hidden, kernel_sizes, stride, mixconv, norm_cfg, act_cfg
         )
         self.se: Optional[nn.Module] = None
         if se_ratio > 0:

@@ -14,6 +14,7 @@ from torch import nn
 from ...ops import mixconv2d
 from .arg_checks import check_int
 from .channel_split import SplitType, split_channels
+from .group_convs import GroupConvs
 from .padding import check_padding_mode, make_conv2d
 
 KernelSizes = Union[int, Sequence[int]]
@@ -46,7 +47,7 @@ def check_kernel_sizes(
 
 
 @MODELS.register_module()
-class MixConv2d(nn.Module):
+class MixConv2d(GroupConvs):
     """Mixed depthwise convolution, with mmcv's conv signature.
 
     The channels are split into ``len(kernel_sizes)`` groups; group ``i`` is
@@ -168,21 +169,15 @@ class MixConv2d(nn.Module):
         for conv in self.convs:
             conv.reset_parameters()
 
-    @property
-    def convs(self) -> list[nn.Conv2d]:
-        """The per-group convolutions, in group order."""
-        return [getattr(self, str(i)) for i in range(len(self.splits))]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        convs = self.convs
         return mixconv2d(
             x,
-            [c.weight for c in convs],
-            [c.bias for c in convs],
+            self.weights,
+            self.biases,
             self.splits,
             self.stride,
             self.padding,
-            [c.dilation[0] for c in convs],
+            [c.dilation[0] for c in self.convs],
         )
 
     def extra_repr(self) -> str:
@@ -254,28 +249,11 @@ def DepthwiseMixConv2d(  # noqa: N802  (a conv type, named like one)
     with ``mixconv`` (``kernel_sizes``, ``split``, ...), every other an
     ``nn.Conv2d``.
     """
+    args = (in_channels, out_channels, kernel_size, stride, padding)
+    args += (dilation, groups, bias)
     if groups == in_channels > 1:
-        return MixConv2d(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            **mixconv,
-        )
-    return nn.Conv2d(
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias,
-    )
+        return MixConv2d(*args, **mixconv)
+    return nn.Conv2d(*args)
 
 
 # mmcv's build_conv_layer looks conv types up in mmengine's root registry

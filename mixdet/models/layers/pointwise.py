@@ -6,6 +6,7 @@ from torch import nn
 from ...ops import grouped_pointwise_conv, pointwise_conv
 from .arg_checks import check_int
 from .channel_split import split_channels
+from .group_convs import GroupConvs
 
 
 class PointwiseConv2d(nn.Conv2d):
@@ -35,7 +36,7 @@ class PointwiseConv2d(nn.Conv2d):
         return pointwise_conv(x, self.weight, self.bias, self.groups)
 
 
-class GroupedPointwiseConv2d(nn.Module):
+class GroupedPointwiseConv2d(GroupConvs):
     """1x1 conv in ``groups`` independent groups with unequal sizes allowed.
 
     Input and output channels are both split by the reference rule
@@ -61,16 +62,8 @@ class GroupedPointwiseConv2d(nn.Module):
         for i, (cin, cout) in enumerate(zip(self.in_splits, self.out_splits)):
             self.add_module(str(i), nn.Conv2d(cin, cout, 1, bias=False))
 
-    @property
-    def convs(self) -> list[nn.Conv2d]:
-        """The per-group convolutions, in group order."""
-        return [getattr(self, str(i)) for i in range(len(self.in_splits))]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        convs = self.convs
-        return grouped_pointwise_conv(
-            x, [c.weight for c in convs], [c.bias for c in convs]
-        )
+        return grouped_pointwise_conv(x, self.weights, self.biases)
 
     def extra_repr(self) -> str:
         return f'in_splits={self.in_splits}, out_splits={self.out_splits}'

@@ -1,0 +1,22 @@
+"""Modules made of one conv per channel group."""
+
+import torch
+from torch import nn
+
+
+class GroupConvs(nn.Module):
+    """A module whose children are one conv per channel group, added in
+    group order as ``'0'``, ``'1'``, ... (timm's state-dict keys)."""
+
+    @property
+    def convs(self) -> list[nn.Conv2d]:
+        """The per-group convolutions, in group order."""
+        return list(self.children())
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        return [conv.weight for conv in self.children()]
+
+    @property
+    def biases(self) -> list[torch.Tensor]:
+        return [conv.bias for conv in self.children()]
