@@ -1,25 +1,31 @@
-"""Shared fixtures: deterministic torch, the golden-file loader."""
-
-import os
-import sys
+"""Fixtures: the repo, golden files, tool scripts; deterministic torch."""
 
 import pytest
 import torch
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_DIR = os.path.dirname(TESTS_DIR)
-GOLDEN_DIR = os.path.join(TESTS_DIR, 'data', 'golden')
-sys.path.insert(0, TESTS_DIR)  # seeded_weights.py
+from .helpers import REPO_DIR, load_golden, load_tool
 
 torch.set_num_threads(2)
 
 
-def load_golden(name: str) -> dict:
-    """A golden file, loaded safely (its torch_version is a TorchVersion)."""
-    with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
-        return torch.load(
-            os.path.join(GOLDEN_DIR, f'{name}.pt'), weights_only=True
-        )
+@pytest.fixture(scope='session')
+def repo_dir() -> str:
+    """The repository's root."""
+    return REPO_DIR
+
+
+@pytest.fixture(scope='session')
+def golden_file():
+    """``golden_file(name)``: a stored timm output file of
+    tests/data/golden (weights rebuilt by seeded_weights.py)."""
+    return load_golden
+
+
+@pytest.fixture(scope='session')
+def tool():
+    """``tool('analysis', 'model_table.py')``: a tools/ script as a
+    module."""
+    return load_tool
 
 
 @pytest.fixture(autouse=True)

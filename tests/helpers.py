@@ -1,51 +1,71 @@
-"""Small random inputs for detector tests, and shared assertions."""
+"""What several test modules share: paths, loading tool scripts and golden
+files, and assertions on detectors and layers. (Fixtures are in
+``conftest.py``.)"""
 
 import copy
+import importlib.util
+import os
+from types import ModuleType
 
 import torch
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
+
+from mixdet.testing import random_det_batch
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(TESTS_DIR)
+GOLDEN_DIR = os.path.join(TESTS_DIR, 'data', 'golden')
+DEMO_CONFIG = os.path.join(
+    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
+)
 
 
-def random_det_batch(
-    num_images: int = 2, size: int = 320, num_classes: int = 80, seed: int = 0
-) -> dict:
-    """A batch as a dataloader gives it: uint8 images and samples with
-    a few random ground-truth boxes each."""
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(num_images):
-        inputs.append(
-            torch.randint(
-                0, 256, (3, size, size), generator=g, dtype=torch.uint8
-            )
+def load_tool(*parts: str) -> ModuleType:
+    """Import a script under ``tools/`` (``load_tool('train.py')``)."""
+    path = os.path.join(REPO_DIR, 'tools', *parts)
+    spec = importlib.util.spec_from_file_location(parts[-1][:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_golden(name: str) -> dict:
+    """A golden file, loaded safely (its torch_version is a TorchVersion)."""
+    with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+        return torch.load(
+            os.path.join(GOLDEN_DIR, f'{name}.pt'), weights_only=True
         )
-        xy = torch.rand(3, 2, generator=g) * size * 0.6
-        wh = torch.rand(3, 2, generator=g) * size * 0.3 + size * 0.1
-        sample = DetDataSample(
-            metainfo=dict(
-                img_shape=(size, size),
-                ori_shape=(size, size),
-                pad_shape=(size, size),
-                scale_factor=(1.0, 1.0),
-                batch_input_shape=(size, size),
-            )
-        )
-        sample.gt_instances = InstanceData(
-            bboxes=torch.cat([xy, xy + wh], 1),
-            labels=torch.randint(0, num_classes, (3,), generator=g),
-        )
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
 
 
-def total_loss(losses: dict) -> torch.Tensor:
-    """The sum of a detector's losses (what mmengine's parse_losses sums)."""
-    return sum(
-        v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
-        for k, v in losses.items()
-        if 'loss' in k
+def data_options(root: str) -> list[str]:
+    """``--cfg-options`` pointing the demo config at a shapes dataset."""
+    return [
+        f'train_dataloader.dataset.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}instances_val.json',
+        f'test_evaluator.ann_file={root}instances_val.json',
+    ]
+
+
+def check_error(tmp_path, capsys, options, *words, extra=()) -> None:
+    """tools/train.py on the demo config with ``options`` exits 2, its
+    error names every one of ``words``, and no work dir is created."""
+    work_dir = tmp_path / 'work'
+    code = load_tool('train.py').main(
+        [
+            DEMO_CONFIG,
+            '--work-dir',
+            str(work_dir),
+            *extra,
+            '--cfg-options',
+            *options,
+        ]
     )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for word in words:
+        assert word in err
+    assert not work_dir.exists()
 
 
 def amp_loss_backward(
@@ -65,10 +85,10 @@ def amp_loss_backward(
         random_det_batch(2, size, num_classes, seed=2), training=True
     )
     with torch.no_grad():
-        reference = float(total_loss(model(**data, mode='loss')))
+        reference = float(model.parse_losses(model(**data, mode='loss'))[0])
     model.zero_grad()
     with torch.autocast('cpu', dtype=dtype):
-        loss = total_loss(model(**data, mode='loss'))
+        loss = model.parse_losses(model(**data, mode='loss'))[0]
     assert torch.isfinite(loss)
     assert abs(float(loss) - reference) <= 0.05 * abs(reference) + 0.05
     loss.backward()
@@ -109,7 +129,7 @@ def loss_backward_predict(model, num_classes: int, size: int = 320) -> list:
     data = model.data_preprocessor(
         random_det_batch(2, size, num_classes), training=True
     )
-    total = total_loss(model(**data, mode='loss'))
+    total = model.parse_losses(model(**data, mode='loss'))[0]
     assert torch.isfinite(total)
     total.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]

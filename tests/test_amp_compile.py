@@ -5,11 +5,12 @@ from contextlib import nullcontext
 
 import pytest
 import torch
-from helpers import OnPath
 
 from mixdet import ops
 from mixdet.models.backbones import MixMobileNetV1, MixMobileNetV2, MixNet
 from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
+
+from .helpers import OnPath
 
 BACKBONES = {
     'mixnet-s': lambda: MixNet('s', out_indices=(2, 3, 5)),

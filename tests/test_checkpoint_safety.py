@@ -13,7 +13,6 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
-from test_compat import ToyModel, make_runner
 
 from mixdet.engine import (
     CheckpointRefused,
@@ -21,6 +20,9 @@ from mixdet.engine import (
     is_complete_checkpoint,
     load_checkpoint_file,
 )
+
+from .helpers import REPO_DIR
+from .test_compat import ToyModel, make_runner
 
 
 @pytest.fixture(scope='module')
@@ -160,7 +162,7 @@ def test_runner_checkpoint_leaves_class_state_alone(runner_checkpoint):
 def test_other_code_safe_globals_cannot_change_the_outcome(
     tmp_path, runner_checkpoint
 ):
-    from test_compat import GetattrEscape
+    from .test_compat import GetattrEscape
 
     escape = save_raw(tmp_path / 'escape.pth', {'m': GetattrEscape()})
     # An unrelated scope used to drop mixdet's allow-list on exit.
@@ -185,7 +187,7 @@ def test_other_code_safe_globals_cannot_change_the_outcome(
 
 
 def test_escape_refused_under_every_hash_seed(tmp_path):
-    from test_compat import GetattrEscape
+    from .test_compat import GetattrEscape
 
     escape = save_raw(tmp_path / 'escape.pth', {'m': GetattrEscape()})
     script = textwrap.dedent(f"""
@@ -210,9 +212,9 @@ def test_escape_refused_under_every_hash_seed(tmp_path):
 
 KILL_DURING_SAVE = textwrap.dedent("""
     import os, signal, sys
-    sys.path.insert(0, {tests!r})
+    sys.path.insert(0, {repo!r})
     from mmengine.fileio import LocalBackend
-    from test_compat import make_runner
+    from tests.test_compat import make_runner
     import mixdet
 
     saves = []
@@ -234,13 +236,12 @@ KILL_DURING_SAVE = textwrap.dedent("""
 
 
 def kill_during_second_save(work_dir, hook):
-    tests = os.path.dirname(os.path.abspath(__file__))
     proc = subprocess.run(
         [
             sys.executable,
             '-c',
             KILL_DURING_SAVE.format(
-                tests=tests, work_dir=str(work_dir), hook=hook
+                repo=REPO_DIR, work_dir=str(work_dir), hook=hook
             ),
         ],
         capture_output=True,

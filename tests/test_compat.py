@@ -6,7 +6,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from helpers import loss_backward_predict
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
@@ -16,6 +15,8 @@ from torch.utils.data import Dataset
 
 import mixdet  # noqa: F401  (applies the fixes)
 from mixdet.engine import load_checkpoint_file
+
+from .helpers import loss_backward_predict
 
 
 class ToyModel(BaseModel):

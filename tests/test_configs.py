@@ -5,12 +5,12 @@ import glob
 import os
 
 import pytest
-from conftest import REPO_DIR
-from helpers import amp_loss_backward, loss_backward_predict
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
+
+from .helpers import REPO_DIR, amp_loss_backward, loss_backward_predict
 
 CONFIGS = sorted(
     os.path.relpath(p, REPO_DIR)

@@ -8,11 +8,17 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_DIR
-from test_tools import DEMO_CONFIG, check_error, data_options, load_tool
 
 from mixdet.datasets import make_shapes_dataset
 from mixdet.utils.coco_check import scan_coco
+
+from .helpers import (
+    DEMO_CONFIG,
+    REPO_DIR,
+    check_error,
+    data_options,
+    load_tool,
+)
 
 CHECKER = os.path.join(REPO_DIR, 'tools', 'misc', 'check_dataset.py')
 test_tool = load_tool('test.py')

@@ -11,9 +11,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_DIR
 
 from mixdet.datasets import make_shapes_dataset
+
+from .helpers import REPO_DIR
 
 DEMO_CONFIG = os.path.join(
     REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'

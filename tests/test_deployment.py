@@ -7,7 +7,6 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_DIR
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -20,6 +19,8 @@ from mixdet.deployment import (
     onnx_max_diff,
 )
 from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
+
+from .helpers import REPO_DIR
 
 pytest.importorskip('onnxruntime')
 

@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import OnPath, assert_same_outputs_and_grads
 
 from mixdet import ops
 from mixdet.models.layers import (
@@ -16,6 +15,8 @@ from mixdet.models.layers import (
     pad_same,
     split_channels,
 )
+
+from .helpers import OnPath, assert_same_outputs_and_grads
 
 
 def tf_same_pad(size, k, s, d=1):

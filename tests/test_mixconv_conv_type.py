@@ -4,13 +4,14 @@ import os
 
 import pytest
 import torch
-from conftest import REPO_DIR
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
 from mixdet.models.layers import MixConv2d
+
+from .helpers import REPO_DIR
 
 MIXCONV = dict(type='MixConv2d', kernel_sizes=(3, 5, 7))
 

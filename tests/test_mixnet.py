@@ -6,13 +6,14 @@ import textwrap
 
 import pytest
 import torch
-from conftest import REPO_DIR, load_golden
-from seeded_weights import seeded_input, seeded_state_dict
 
 from mixdet.complexity import count_madds
 from mixdet.converters import convert_timm_mixnet
 from mixdet.models.backbones import MixNet
 from mixdet.paper import TABLE2
+
+from .helpers import REPO_DIR
+from .seeded_weights import seeded_input, seeded_state_dict
 
 GOLDEN = [
     'mixnet_s',
@@ -38,8 +39,8 @@ def mixnet_for(timm_name: str, **kwargs) -> MixNet:
 
 
 @pytest.mark.parametrize('name', GOLDEN)
-def test_parity_with_timm_golden_outputs(name):
-    golden = load_golden(name)
+def test_parity_with_timm_golden_outputs(name, golden_file):
+    golden = golden_file(name)
     timm_weights = seeded_state_dict(golden['state_dict_shapes'])
     weights = convert_timm_mixnet(timm_weights, keep_classifier=True)
     classifier = {

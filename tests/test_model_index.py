@@ -4,7 +4,8 @@ import glob
 import os
 
 import yaml
-from conftest import REPO_DIR
+
+from .helpers import REPO_DIR
 
 
 def runnable_configs():

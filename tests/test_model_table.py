@@ -1,20 +1,15 @@
 """tools/analysis/model_table.py: our SSDLite sizes against Table 1."""
 
-import importlib.util
 import json
 import os
 
 import pytest
-from conftest import REPO_DIR
 
 from mixdet.paper import TABLE1
 
-spec = importlib.util.spec_from_file_location(
-    'model_table',
-    os.path.join(REPO_DIR, 'tools', 'analysis', 'model_table.py'),
-)
-model_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(model_table)
+from .helpers import REPO_DIR, load_tool
+
+model_table = load_tool('analysis', 'model_table.py')
 
 ORDER = [
     'baseline3x3',

@@ -3,7 +3,6 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import OnPath, assert_same_outputs_and_grads
 
 from mixdet import ops
 from mixdet.models.layers import (
@@ -12,6 +11,8 @@ from mixdet.models.layers import (
     make_pointwise_conv,
 )
 from mixdet.ops import pointwise_conv
+
+from .helpers import OnPath, assert_same_outputs_and_grads
 
 
 @pytest.mark.parametrize('groups', [1, 2, 3])

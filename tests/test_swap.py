@@ -5,8 +5,6 @@ import glob
 import os
 
 import pytest
-from conftest import REPO_DIR
-from helpers import loss_backward_predict
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -18,6 +16,8 @@ from mixdet.swap import (
     swap_backbone,
 )
 from mixdet.utils import ConfigError, check_config
+
+from .helpers import REPO_DIR, loss_backward_predict
 
 SWAP_CONFIGS = sorted(
     glob.glob(os.path.join(REPO_DIR, 'configs', 'swap', '*.py'))

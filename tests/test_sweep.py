@@ -3,8 +3,8 @@
 import os
 
 import pytest
-from conftest import REPO_DIR
-from test_tools import load_tool
+
+from .helpers import REPO_DIR, load_tool
 
 sweep = load_tool('sweep_table1.py')
 

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_DIR, load_golden
-from seeded_weights import seeded_input, seeded_state_dict
 
 from mixdet.converters import ConversionError, convert_timm_mixnet
 from mixdet.models.backbones import MixNet
+
+from .helpers import REPO_DIR
+from .seeded_weights import seeded_input, seeded_state_dict
 
 TOOL = os.path.join(REPO_DIR, 'tools', 'model_converters', 'timm2mixdet.py')
 
@@ -25,8 +26,8 @@ def run_tool(*args):
 
 
 @pytest.fixture(scope='module')
-def golden():
-    return load_golden('tf_mixnet_s')
+def golden(golden_file):
+    return golden_file('tf_mixnet_s')
 
 
 def test_cli_output_loads_as_pretrained_and_matches_timm(tmp_path, golden):
@@ -100,9 +101,9 @@ def test_missing_source_file(tmp_path):
     assert not (tmp_path / 'b.pth').exists()
 
 
-def test_arch_is_found_from_shapes(tmp_path):
+def test_arch_is_found_from_shapes(tmp_path, golden_file):
     for name, arch in (('mixnet_m', 'm'), ('mixnet_xl', 'xl')):
-        weights = seeded_state_dict(load_golden(name)['state_dict_shapes'])
+        weights = seeded_state_dict(golden_file(name)['state_dict_shapes'])
         torch.save(weights, tmp_path / f'{name}.pth')
         result = run_tool(tmp_path / f'{name}.pth', tmp_path / f'{arch}.pth')
         assert result.returncode == 0, result.stderr
@@ -115,15 +116,11 @@ def test_arch_is_found_from_shapes(tmp_path):
         )
 
 
-def test_output_file_handling(tmp_path, golden, capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('timm2mixdet', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_output_file_handling(tmp_path, golden, capsys, tool):
+    converter = tool('model_converters', 'timm2mixdet.py')
 
     def run(*args):
-        code = tool.main([str(a) for a in args])
+        code = converter.main([str(a) for a in args])
         return code, capsys.readouterr().err
 
     src = tmp_path / 'tf_mixnet_s.pth'

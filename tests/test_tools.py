@@ -1,6 +1,5 @@
 """tools/train.py and tools/test.py: checks, resume, distributed, metrics."""
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -10,23 +9,17 @@ import time
 
 import pytest
 import torch
-from conftest import REPO_DIR, TESTS_DIR
 
 from mixdet.datasets import make_shapes_dataset
 from mixdet.engine import load_checkpoint_file
 
-DEMO_CONFIG = os.path.join(
-    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
+from .helpers import (
+    DEMO_CONFIG,
+    REPO_DIR,
+    check_error,
+    data_options,
+    load_tool,
 )
-
-
-def load_tool(*parts):
-    path = os.path.join(REPO_DIR, 'tools', *parts)
-    spec = importlib.util.spec_from_file_location(parts[-1][:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 train_tool = load_tool('train.py')
 
@@ -37,16 +30,6 @@ def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('data') / 'shapes'
     make_shapes_dataset(str(root), num_train=16, num_val=8, size=96, seed=3)
     return str(root) + '/'
-
-
-def data_options(root: str) -> list[str]:
-    return [
-        f'train_dataloader.dataset.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}instances_val.json',
-        f'test_evaluator.ann_file={root}instances_val.json',
-    ]
 
 
 def tiny_run_options(root: str, epochs: int) -> list[str]:
@@ -146,7 +129,7 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
     config = tmp_path / 'dist.py'
     config.write_text(
         f'_base_ = {DEMO_CONFIG!r}\n'
-        "custom_imports = dict(imports=['mixdet', 'dist_hooks'])\n"
+        "custom_imports = dict(imports=['mixdet', 'tests.dist_hooks'])\n"
         "custom_hooks = [dict(type='DumpRankWeightsHook')]\n"
     )
     options = tiny_run_options(tiny_data, 1) + ['train_cfg.val_interval=100']
@@ -154,7 +137,7 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
         os.environ,
         PYTHON=sys.executable,
         PORT='29533',
-        PYTHONPATH=TESTS_DIR,
+        PYTHONPATH=REPO_DIR,
         OMP_NUM_THREADS='1',
     )
     result = subprocess.run(
@@ -183,25 +166,6 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
     assert list(w0) == list(w1)
     for key in w0:
         assert torch.equal(w0[key], w1[key]), key
-
-
-def check_error(tmp_path, capsys, options, *words, extra=()):
-    work_dir = tmp_path / 'work'
-    code = train_tool.main(
-        [
-            DEMO_CONFIG,
-            '--work-dir',
-            str(work_dir),
-            *extra,
-            '--cfg-options',
-            *options,
-        ]
-    )
-    err = capsys.readouterr().err
-    assert code == 2, err
-    for word in words:
-        assert word in err
-    assert not work_dir.exists()
 
 
 def test_missing_data_root(tmp_path, capsys):

@@ -9,28 +9,23 @@ The metrics are also written to ``WORK_DIR/metrics.json`` (read by
 
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import (
-    ConfigError,
-    build_runner,
-    check_config,
-    load_tool_config,
-    prepare_cpu_distributed,
-)
+from mixdet.utils import ConfigError, load_tool_config
+from mixdet.utils.tool_config import parse_tool_args, run_tool, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
+    parser = tool_parser(
+        'Test (and eval) a model', 'where to save the metrics'
+    )
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where to save the metrics')
     parser.add_argument(
         '--out', type=str, help='dump predictions to a pickle file (.pkl)'
     )
@@ -44,28 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--wait-time', type=float, default=2, help='the interval of show (s)'
     )
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings, xxx=yyy',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument(
         '--tta',
         action='store_true',
         help='test-time augmentation (needs tta_model and '
         'tta_pipeline in the config)',
     )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_tool_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -106,16 +85,10 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        cfg = build_config(args)
-        check_config(cfg, training=False)
-        prepare_cpu_distributed(cfg, args.launcher)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    runner = build_runner(cfg)
+def test_and_save_metrics(
+    args: argparse.Namespace, runner: Runner, cfg: Config
+) -> None:
+    """Run the test loop; write ``metrics.json`` into the work dir."""
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out)
@@ -138,7 +111,16 @@ def main(argv=None) -> int:
                 indent=2,
             )
         print(f'metrics written to {path}')
-    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return run_tool(
+        args,
+        build_config,
+        False,
+        lambda runner, cfg: test_and_save_metrics(args, runner, cfg),
+    )
 
 
 if __name__ == '__main__':

@@ -5,28 +5,20 @@ python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.engine import find_resume_checkpoint, is_complete_checkpoint
-from mixdet.utils import (
-    ConfigError,
-    build_runner,
-    check_config,
-    load_tool_config,
-    prepare_cpu_distributed,
-)
+from mixdet.utils import ConfigError, load_tool_config
+from mixdet.utils.tool_config import parse_tool_args, run_tool, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a detector')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser = tool_parser('Train a detector', 'the dir to save logs and models')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -46,23 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from this checkpoint, or without a path from the '
         'newest complete checkpoint in the work dir',
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings, xxx=yyy, merged into the config',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_tool_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -110,16 +86,9 @@ def build_config(args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        cfg = build_config(args)
-        check_config(cfg, training=True)
-        prepare_cpu_distributed(cfg, args.launcher)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    runner = build_runner(cfg)
-    runner.train()
-    return 0
+    return run_tool(
+        args, build_config, True, lambda runner, cfg: runner.train()
+    )
 
 
 if __name__ == '__main__':

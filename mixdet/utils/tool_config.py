@@ -1,13 +1,72 @@
 """What tools/train.py and tools/test.py do alike (mmdet's rules)."""
 
+import argparse
+import os
 import os.path as osp
-from typing import Optional
+import sys
+from typing import Callable, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .config_check import ConfigError
+from .config_check import ConfigError, check_config
+from .distributed import prepare_cpu_distributed
+
+
+def tool_parser(
+    description: str, work_dir_help: str
+) -> argparse.ArgumentParser:
+    """The arguments train.py and test.py share: ``config``,
+    ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``.
+    The tool adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings, xxx=yyy, merged into the config',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_tool_args(
+    parser: argparse.ArgumentParser, argv: Optional[list] = None
+) -> argparse.Namespace:
+    """Parse, and set ``LOCAL_RANK`` from ``--local-rank`` as mmdet does."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def run_tool(
+    args: argparse.Namespace,
+    build_config: Callable[[argparse.Namespace], Config],
+    training: bool,
+    work: Callable[[Runner, Config], None],
+) -> int:
+    """Build and check the config (one line and exit code 2 on a
+    :class:`ConfigError`, before anything is written), then build the
+    Runner and do the tool's ``work`` with it."""
+    try:
+        cfg = build_config(args)
+        check_config(cfg, training=training)
+        prepare_cpu_distributed(cfg, args.launcher)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    work(build_runner(cfg), cfg)
+    return 0
 
 
 def load_tool_config(

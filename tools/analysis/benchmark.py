@@ -37,6 +37,7 @@ import tempfile
 import torch
 from mmengine.logging import MMLogger
 
+from mixdet.testing import random_det_batch
 from mixdet.utils.timing import (
     AMP_DTYPES,
     interleaved,
@@ -88,9 +89,6 @@ def build(config: str):
 def train_step_fn(model, batch: int, amp=None):
     """A closure running one loss + backward + SGD step on a fixed batch
     (under autocast to ``amp``, a dtype, if given)."""
-    sys.path.insert(0, os.path.join(REPO, 'tests'))
-    from helpers import random_det_batch
-
     model.train()
     data = model.data_preprocessor(
         random_det_batch(batch, 320, 80), training=True
@@ -102,11 +100,7 @@ def train_step_fn(model, batch: int, amp=None):
     def step():
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             losses = model(**data, mode='loss')
-        loss = sum(
-            v.sum() if isinstance(v, torch.Tensor) else sum(x.sum() for x in v)
-            for k, v in losses.items()
-            if 'loss' in k
-        )
+        loss, _ = model.parse_losses(losses)
         optim.zero_grad()
         scaler.scale(loss).backward()
         scaler.step(optim)

@@ -1,0 +1,1 @@
+"""mixdet's tests (a package: modules import shared code relatively)."""
