@@ -18,15 +18,6 @@ TABLE1 = {
     ('mobilenetv2', 'mixconv357'): (4.49e6, 0.88e9, 22.3),
 }
 
-# The depthwise kernels of each Table 1 variant.
-TABLE1_KERNELS = {
-    'baseline3x3': 3,
-    'depthwise5x5': 5,
-    'mixconv35': (3, 5),
-    'depthwise7x7': 7,
-    'mixconv357': (3, 5, 7),
-}
-
 # arch -> params (with the 1000-class classifier), MAdds, top-1
 TABLE2 = {
     's': (4.1e6, 256e6, 75.8),

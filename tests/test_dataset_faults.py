@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from mixdet.datasets import make_shapes_dataset
 from mixdet.utils.coco_check import scan_coco
+from mixdet.utils.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,

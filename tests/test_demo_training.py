@@ -6,19 +6,15 @@ scores ~0.01 here), far under the bar.
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from mixdet.datasets import make_shapes_dataset
+from mixdet.utils.shapes import make_shapes_dataset
 
-from .helpers import REPO_DIR
+from .helpers import DEMO_CONFIG, REPO_DIR, data_options
 
-DEMO_CONFIG = os.path.join(
-    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
-)
 EPOCHS = 7
 # Measured here (2 cores, about 3 minutes): mAP@0.5 0.36 after 6 epochs and
 # 0.47 after 9 of these; the bar leaves a wide margin for other machines.
@@ -30,12 +26,7 @@ def trained(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('data') / 'shapes') + '/'
     make_shapes_dataset(root, num_train=320, num_val=48, size=192, seed=5)
     work_dir = tmp_path_factory.mktemp('work')
-    options = [
-        f'train_dataloader.dataset.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}instances_val.json',
-        f'test_evaluator.ann_file={root}instances_val.json',
+    options = data_options(root) + [
         f'train_cfg.max_epochs={EPOCHS}',
         f'train_cfg.val_interval={EPOCHS}',
         'train_dataloader.batch_size=8',

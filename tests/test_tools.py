@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from mixdet.datasets import make_shapes_dataset
 from mixdet.engine import load_checkpoint_file
+from mixdet.utils.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,

@@ -72,7 +72,7 @@ FAMILIES = (
         'SSDLite-Shapes-Demo',
         ('SSDLite', 'MixNet', 'MobileNetV2', 'MixConv'),
         'mixdet shapes (generated)',
-        'mixdet/datasets/shapes.py',
+        'mixdet/utils/shapes.py',
     ),
 )
 
