@@ -90,8 +90,27 @@ def test_missing_keys_are_listed_and_nothing_written(tmp_path, golden):
     torch.save(weights, src)
     result = run_tool(src, dst, '--arch', 's')
     assert result.returncode == 1
-    assert 'missing' in result.stderr
-    assert 'layer4.1.depthwise_conv.conv.0.weight' in result.stderr
+    # named as in the user's (timm) file, not by mixdet's keys
+    assert '1 missing: blocks.3.1.conv_dw.0.weight' in result.stderr
+    assert 'layer4' not in result.stderr
+    assert not dst.exists()
+
+
+def test_typo_and_wrong_shape_are_named_as_in_the_users_file(tmp_path, golden):
+    weights = seeded_state_dict(golden['state_dict_shapes'])
+    weights['blocks.1.0.conv_pw.0.weigth'] = weights.pop(
+        'blocks.1.0.conv_pw.0.weight'
+    )
+    weights['conv_head.weight'] = torch.zeros(1536, 100, 1, 1)
+    src, dst = tmp_path / 'a.pth', tmp_path / 'b.pth'
+    torch.save(weights, src)
+    result = run_tool(src, dst, '--arch', 's')
+    assert result.returncode == 1
+    assert '1 missing: blocks.1.0.conv_pw.0.weight' in result.stderr
+    assert '1 unexpected: blocks.1.0.conv_pw.0.weigth' in result.stderr
+    assert 'conv_head.weight: (1536, 100, 1, 1) vs (1536, 200, 1, 1)' in (
+        result.stderr
+    )
     assert not dst.exists()
 
 

@@ -245,3 +245,31 @@ def test_amp_without_a_gpu_is_one_clear_error(tmp_path, capsys, tiny_data):
         '--amp needs a CUDA GPU',
         extra=('--amp',),
     )
+
+
+@pytest.mark.parametrize('where', ['load_from', 'init_cfg'])
+def test_missing_or_truncated_checkpoints_stop_before_work(
+    tmp_path, capsys, tiny_data, where
+):
+    truncated = tmp_path / 'cut.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1000)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:500])
+    for path, words in (
+        (tmp_path / 'nope.pth', ['does not exist']),
+        (truncated, ['incomplete or damaged']),
+    ):
+        if where == 'load_from':
+            options, key = [f'load_from={path}'], 'load_from'
+        else:
+            options = [
+                'model.backbone.init_cfg.type=Pretrained',
+                f'model.backbone.init_cfg.checkpoint={path}',
+            ]
+            key = 'model.backbone.init_cfg.checkpoint'
+        check_error(
+            tmp_path,
+            capsys,
+            data_options(tiny_data) + options,
+            f'{key} {str(path)!r}',
+            *words,
+        )

@@ -148,13 +148,46 @@ def extract_state_dict(checkpoint: dict) -> dict:
     )
 
 
-def compare_keys(expected: dict, actual: dict) -> list[str]:
+def timm_key(key: str, timm_keys) -> str:
+    """The timm key that becomes mixdet's ``key`` in a conversion of
+    ``timm_keys`` (for messages in the user's names); ``key`` itself when
+    there is none."""
+    blocks = {v: k for k, v in _block_offsets(timm_keys).items()}
+    match = re.match(r'^layer(\d+)\.(\d+)\.(.+)$', key)
+    if match:
+        source = blocks.get((int(match[1]), int(match[2])))
+        if source is not None:
+            ir = any(
+                k.startswith(f'blocks.{source[0]}.{source[1]}.conv_pwl.')
+                for k in timm_keys
+            )
+            table = INVERTED_RESIDUAL if ir else DEPTHWISE_SEPARABLE
+            rest = _rename(match[3], {v: k for k, v in table.items()})
+            if rest is not None:
+                return f'blocks.{source[0]}.{source[1]}.{rest}'
+        return key
+    rest = _rename(key, {v: k for k, v in TOP_LEVEL.items()})
+    return key if rest is None else rest
+
+
+def compare_keys(expected: dict, actual: dict, timm_keys=None) -> list[str]:
     """Differences between two state dicts' keys and shapes, as sentences
-    (empty when they match)."""
-    missing = sorted(set(expected) - set(actual))
-    unexpected = sorted(set(actual) - set(expected))
+    (empty when they match).
+
+    Args:
+        expected: The model's state dict.
+        actual: The converted weights.
+        timm_keys: The keys ``actual`` was converted from: name every key
+            as the user's file does.
+    """
+
+    def name(key: str) -> str:
+        return key if timm_keys is None else timm_key(key, timm_keys)
+
+    missing = sorted(name(k) for k in set(expected) - set(actual))
+    unexpected = sorted(name(k) for k in set(actual) - set(expected))
     shapes = sorted(
-        f'{k}: {tuple(actual[k].shape)} vs {tuple(expected[k].shape)}'
+        f'{name(k)}: {tuple(actual[k].shape)} vs {tuple(expected[k].shape)}'
         for k in set(expected) & set(actual)
         if tuple(expected[k].shape) != tuple(actual[k].shape)
     )

@@ -135,11 +135,61 @@ def check_model_type(cfg: Config) -> None:
         )
 
 
+def check_checkpoint_file(path: str, where: str) -> None:
+    """Raise unless a local checkpoint ``path`` exists and, if it is a zip
+    (every torch save since 1.6), is complete. URLs and ``scheme://``
+    names are left to mmengine."""
+    from ..engine.resume import is_complete_checkpoint
+
+    if not isinstance(path, str) or '://' in path:
+        return
+    if not os.path.isfile(path):
+        raise ConfigError(f'{where} {path!r} does not exist')
+    with open(path, 'rb') as f:
+        is_zip = f.read(4) == b'PK\x03\x04'
+    if is_zip and not is_complete_checkpoint(path):
+        raise ConfigError(
+            f'{where} {path!r} is incomplete or damaged (a save or copy '
+            'that was cut short?)'
+        )
+
+
+def _init_cfgs(node, where: str) -> Iterator[tuple[str, dict]]:
+    """Every ``init_cfg`` entry in a model config, with its key path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f'{where}.{key}'
+            if key == 'init_cfg':
+                items = value if isinstance(value, (list, tuple)) else [value]
+                for i, item in enumerate(items):
+                    if isinstance(item, dict):
+                        yield (
+                            (path if len(items) == 1 else f'{path}[{i}]'),
+                            item,
+                        )
+            else:
+                yield from _init_cfgs(value, path)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _init_cfgs(value, f'{where}[{i}]')
+
+
+def check_checkpoints(cfg: Config) -> None:
+    """Raise if ``load_from`` or a ``Pretrained`` init's checkpoint is a
+    local file that is missing or cut short."""
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from, 'load_from')
+    for where, init in _init_cfgs(cfg.model, 'model'):
+        if init.get('type') == 'Pretrained' and 'checkpoint' in init:
+            check_checkpoint_file(init['checkpoint'], f'{where}.checkpoint')
+
+
 def check_config(cfg: Config, training: bool = True) -> None:
     """Raise :class:`ConfigError` for the first problem found.
 
-    Checks that model types are registered, that the neck takes the
-    channels a mixdet backbone gives, that every dataset's
+    Checks that model types are registered, that checkpoint files
+    (``load_from``, ``Pretrained`` inits) exist whole, that the neck takes
+    the channels a mixdet backbone gives, that every dataset's
     ``data_root`` and COCO annotation file exist and parse, and that the
     class list matches the head's ``num_classes``.
 
@@ -153,6 +203,7 @@ def check_config(cfg: Config, training: bool = True) -> None:
 
     register_all_modules(init_default_scope=False)
     check_model_type(cfg)
+    check_checkpoints(cfg)
     try:
         check_neck_channels(cfg.model)
     except ValueError as error:

@@ -75,16 +75,15 @@ def convert_file(
             f'src {src!r} is not a readable PyTorch checkpoint '
             f'({type(error).__name__}: {str(error).splitlines()[0]})'
         ) from None
-    converted = convert_timm_mixnet(
-        extract_state_dict(checkpoint), keep_classifier=keep_classifier
-    )
+    source = extract_state_dict(checkpoint)
+    converted = convert_timm_mixnet(source, keep_classifier=keep_classifier)
     backbone = {
         k: v for k, v in converted.items() if not k.startswith('classifier.')
     }
     candidates = list(MIXNET_ARCHS) if arch == 'auto' else [arch]
     report = {}
     for name in candidates:
-        problems = compare_keys(backbone_keys(name), backbone)
+        problems = compare_keys(backbone_keys(name), backbone, list(source))
         if not problems:
             break
         report[name] = problems

@@ -1,0 +1,62 @@
+"""The README's recipes run as written."""
+
+import os
+import re
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+
+from .helpers import REPO_DIR
+from .seeded_weights import seeded_state_dict
+
+
+def snippet(name: str) -> str:
+    """The code block after ``<!-- snippet: NAME`` in the README."""
+    with open(os.path.join(REPO_DIR, 'README.md')) as f:
+        text = f.read()
+    match = re.search(
+        rf'<!-- snippet: {re.escape(name)} .*?-->\n```python\n(.*?)```',
+        text,
+        re.S,
+    )
+    assert match, f'no snippet {name!r} in the README'
+    return match[1]
+
+
+@pytest.mark.parametrize(
+    'name, timm_model, checkpoint',
+    [
+        ('pretrained', 'mixnet_s', 'mixnet-s.pth'),
+        ('pretrained-tf', 'tf_mixnet_s', 'tf-mixnet-s.pth'),
+    ],
+)
+def test_pretrained_recipe_loads_the_converted_weights(
+    tmp_path, golden_file, tool, name, timm_model, checkpoint
+):
+    # the README's steps: convert timm's weights, then the config snippet
+    src = tmp_path / f'{timm_model}.pth'
+    shapes = golden_file(timm_model)['state_dict_shapes']
+    torch.save(seeded_state_dict(shapes), src)
+    converted = tmp_path / 'checkpoints' / checkpoint
+    os.makedirs(converted.parent)
+    converter = tool('model_converters', 'timm2mixdet.py')
+    assert converter.main([str(src), str(converted)]) == 0
+
+    text = snippet(name)
+    assert f"checkpoint='checkpoints/{checkpoint}'" in text
+    text = text.replace("'./configs/", f"'{REPO_DIR}/configs/")
+    text = text.replace("'checkpoints/", f"'{tmp_path}/checkpoints/")
+    config = tmp_path / 'my_mixnet.py'
+    config.write_text(text)
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    model.init_weights()
+    weights = torch.load(converted, weights_only=True)['state_dict']
+    state = model.backbone.state_dict()
+    loaded = [k for k in state if not k.endswith('num_batches_tracked')]
+    assert len(loaded) > 100
+    for key in loaded:
+        assert torch.equal(state[key], weights[key]), key
