@@ -35,15 +35,29 @@ def mmdet_config(name: str) -> Config:
 DEEP_FIRST_NECKS = ('YOLOV3Neck',)
 
 
-def backbone_out_channels(backbone: dict) -> tuple[int, ...]:
-    """The channels of a backbone config's outputs (it is built once)."""
+def _build_backbone(backbone: dict):
     from mmdet.registry import MODELS
 
     import mixdet.models  # noqa: F401
 
     cfg = dict(backbone)
     cfg.pop('init_cfg', None)  # no weights needed to count channels
-    model = MODELS.build(cfg)
+    return MODELS.build(cfg)
+
+
+def backbone_out_strides(backbone: dict) -> tuple[int, ...]:
+    """The strides of a backbone config's outputs (one 64x64 forward)."""
+    import torch
+
+    model = _build_backbone(backbone).eval()
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, 64, 64))
+    return tuple(64 // out.shape[-1] for out in outs)
+
+
+def backbone_out_channels(backbone: dict) -> tuple[int, ...]:
+    """The channels of a backbone config's outputs (it is built once)."""
+    model = _build_backbone(backbone)
     channels = getattr(model, 'out_channels', None)
     if channels is None:
         raise ValueError(
@@ -88,6 +102,52 @@ def check_neck_channels(model: dict) -> None:
         )
 
 
+def check_ssd_neck(model: dict) -> None:
+    """Raise ``ValueError`` naming the keys when an ``SSDNeck`` does not
+    fit its backbone or head: its ``out_channels`` must start with its
+    ``in_channels`` and be the head's ``in_channels``, and a mixdet
+    backbone must give the strides the head's anchors start with."""
+    neck, head = model.get('neck'), model.get('bbox_head')
+    if not isinstance(neck, dict) or neck.get('type') != 'SSDNeck':
+        return
+    given, out = list(neck['in_channels']), list(neck['out_channels'])
+    fixed = given + out[len(given) :]
+    hint = 'or let mixdet.swap.swap_backbone set all three'
+    if out[: len(given)] != given:
+        raise ValueError(
+            f'model.neck.out_channels {out} must start with '
+            f'model.neck.in_channels {given} (SSDNeck passes the backbone '
+            f'levels through): set model.neck.out_channels={fixed} and '
+            f'model.bbox_head.in_channels={fixed}, {hint}'
+        )
+    if isinstance(head, dict) and list(head.get('in_channels', out)) != out:
+        raise ValueError(
+            f'model.bbox_head.in_channels {list(head["in_channels"])} must '
+            f'be model.neck.out_channels {out}, {hint}'
+        )
+    extra = len(out) - len(given)
+    if len(neck.get('level_strides', ())) != extra:
+        raise ValueError(
+            f'model.neck.level_strides has {len(neck["level_strides"])} '
+            f'entries but model.neck.out_channels adds {extra} levels'
+        )
+    backbone = model.get('backbone')
+    anchors = (head or {}).get('anchor_generator') or {}
+    if not is_mixdet_backbone((backbone or {}).get('type')) or not anchors:
+        return
+    strides = backbone_out_strides(backbone)
+    wanted = tuple(anchors['strides'][: len(strides)])
+    if strides != wanted:
+        raise ValueError(
+            f'model.backbone ({backbone.get("type")}, out_indices='
+            f'{tuple(backbone.get("out_indices", ()))}) gives features at '
+            f'strides {strides}, but model.bbox_head.anchor_generator.'
+            f'strides start with {wanted}: pick out_indices with those '
+            'strides (SSD300: 8 and 16, e.g. MixNet out_indices=(2, 3); '
+            'SSDLite: 16 and 32, e.g. (3, 5))'
+        )
+
+
 def swap_backbone(
     cfg: Union[Config, ConfigDict, dict], backbone: dict
 ) -> Union[Config, ConfigDict, dict]:
@@ -112,4 +172,5 @@ def swap_backbone(
             out[: len(channels)] = channels
             neck['out_channels'] = out
             model['bbox_head']['in_channels'] = out
+            check_ssd_neck(model)
     return cfg

@@ -5,6 +5,7 @@ import glob
 import os
 
 import pytest
+import torch
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -12,6 +13,7 @@ from mmengine.config import Config
 from mixdet.swap import (
     backbone_out_channels,
     check_neck_channels,
+    check_ssd_neck,
     mmdet_config,
     swap_backbone,
 )
@@ -102,3 +104,47 @@ def test_wrong_pairing_names_both_numbers():
     assert 'out_indices=(2, 3, 4)' in message
     with pytest.raises(ConfigError, match=r'\[40, 120, 200\]'):
         check_config(cfg, training=False)
+
+
+def test_ssd300_needs_strides_8_and_16():
+    register_all_modules()
+    cfg = mmdet_config('ssd/ssd300_coco.py')
+    with pytest.raises(ValueError) as info:
+        swap_backbone(cfg, dict(type='MixNet', arch='s', out_indices=(3, 5)))
+    message = str(info.value)
+    assert 'strides (16, 32)' in message and 'start with (8, 16)' in message
+    assert 'model.bbox_head.anchor_generator.strides' in message
+    cfg = mmdet_config('ssd/ssd300_coco.py')
+    swap_backbone(cfg, dict(type='MixNet', arch='s', out_indices=(2, 3)))
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        feats = model.extract_feat(torch.zeros(1, 3, 300, 300))
+    assert [f.shape[-1] for f in feats] == [38, 19, 10, 5, 3, 1]
+
+
+@pytest.mark.parametrize(
+    'change, words',
+    [
+        (
+            dict(neck=dict(in_channels=[120, 1536])),
+            ['model.neck.out_channels', 'must start with', 'swap_backbone'],
+        ),
+        (
+            dict(bbox_head=dict(in_channels=[120, 1536, 512, 256, 256, 64])),
+            ['model.bbox_head.in_channels', 'model.neck.out_channels'],
+        ),
+    ],
+)
+def test_ssd_neck_mismatch_names_the_keys(change, words):
+    cfg = Config.fromfile(
+        os.path.join(
+            REPO_DIR, 'configs/mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
+        )
+    )
+    if 'neck' in change:  # a neck that was told the new backbone only
+        cfg.model.neck.out_channels = [96, 1280, 512, 256, 256, 128]
+    cfg.merge_from_dict(dict(model=change))
+    with pytest.raises(ValueError) as info:
+        check_ssd_neck(cfg.model)
+    for word in words:
+        assert word in str(info.value)

@@ -199,13 +199,14 @@ def check_config(cfg: Config, training: bool = True) -> None:
     """
     from mmdet.utils import register_all_modules
 
-    from ..swap import check_neck_channels
+    from ..swap import check_neck_channels, check_ssd_neck
 
     register_all_modules(init_default_scope=False)
     check_model_type(cfg)
     check_checkpoints(cfg)
     try:
         check_neck_channels(cfg.model)
+        check_ssd_neck(cfg.model)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     num_classes = _num_classes(cfg.model)
