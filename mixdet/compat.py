@@ -18,6 +18,7 @@
 
 import functools
 import os.path as osp
+import warnings
 
 _applied = False
 
@@ -105,11 +106,21 @@ def name_unreadable_images() -> None:
     LoadImageFromFile.transform = transform
 
 
+def quiet_pkg_resources_warning() -> None:
+    """mmengine's ``is_installed`` (run for every ``mmdet::`` config) imports
+    and reloads setuptools' deprecated ``pkg_resources``, which warns twice
+    per process; the warning is about mmengine, not the user's work."""
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated', category=UserWarning
+    )
+
+
 def apply() -> None:
     """Apply every fix once."""
     global _applied
     if _applied:
         return
+    quiet_pkg_resources_warning()
     route_checkpoint_loads()
     fix_ssd_head_loss_cls()
     name_unreadable_images()

@@ -112,9 +112,10 @@ def export_onnx(
 
 def onnx_max_diff(
     detector: nn.Module, onnx_file: str, size: int = 320, seed: int = 0
-) -> float:
+) -> tuple[float, float]:
     """Largest absolute difference between onnxruntime and PyTorch on a
-    random normalised image."""
+    random normalised image, and the largest absolute PyTorch output (the
+    scale the difference is to be read against)."""
     import onnxruntime as ort
 
     x = torch.randn(
@@ -126,6 +127,7 @@ def onnx_max_diff(
         onnx_file, providers=['CPUExecutionProvider']
     )
     got = session.run(None, {'image': x.numpy()})
-    return max(
+    diff = max(
         float(np.abs(a - b.numpy()).max()) for a, b in zip(got, expected)
     )
+    return diff, max(float(b.abs().max()) for b in expected)

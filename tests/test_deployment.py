@@ -59,7 +59,8 @@ def test_export_matches_pytorch(config, tmp_path):
         outs = RawOutputs(model)(torch.randn(1, 3, 320, 320))
     assert len(outs) == 12  # 6 levels x (scores, boxes)
     assert max(float(o.abs().max()) for o in outs) > 0.1  # not trivial
-    assert onnx_max_diff(model, out, size=320) < 1e-4
+    diff, scale = onnx_max_diff(model, out, size=320)
+    assert diff < 1e-4 and scale > 0
     assert os.listdir(tmp_path) == ['model.onnx']  # no temp files left
 
 
@@ -119,10 +120,42 @@ def test_cli(tmp_path):
         os.umask(old)
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'max abs diff' in result.stdout and out.exists()
+    assert 'random init: no checkpoint given' in result.stdout
+    assert 'largest output' in result.stdout
+    # quiet: no line per initialised parameter
+    assert len((result.stdout + result.stderr).splitlines()) < 20
     assert os.stat(out).st_mode & 0o777 == 0o640  # the user's umask
     bad = export_cli(CONFIGS[0], tmp_path / 'missing.pth', tmp_path / 'x.onnx')
     assert bad.returncode == 2 and 'does not exist' in bad.stderr
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_cli_refuses_a_checkpoint_of_another_num_classes(tmp_path):
+    # a 4-class model (the demo's classes) against the 80-class config
+    register_all_modules()
+    cfg = Config.fromfile(os.path.join(REPO_DIR, CONFIGS[0]))
+    cfg.model.bbox_head.num_classes = 4
+    model = MODELS.build(cfg.model)
+    checkpoint = tmp_path / 'four.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'model.onnx'
+    result = export_cli(CONFIGS[0], checkpoint, out, '--size', '128')
+    assert result.returncode == 2, result.stderr[-2000:]
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and 'does not fit the model of' in err[0]
+    assert 'bbox_head.cls_convs.0.1.bias: (30,) vs (486,)' in err[0]
+    assert 'num_classes' in err[0] and not out.exists()
+    fixed = export_cli(
+        CONFIGS[0],
+        checkpoint,
+        out,
+        '--size',
+        '128',
+        '--cfg-options',
+        'model.bbox_head.num_classes=4',
+    )
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert f'weights: {checkpoint}' in fixed.stdout and out.exists()
 
 
 @pytest.mark.parametrize(
