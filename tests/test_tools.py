@@ -273,3 +273,37 @@ def test_missing_or_truncated_checkpoints_stop_before_work(
             f'{key} {str(path)!r}',
             *words,
         )
+
+
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
+    tmp_path, capsys, tiny_data
+):
+    # mmengine's Runner would load it non-strictly and evaluate a
+    # half-random model
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    register_all_modules()
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.bbox_head.num_classes = 7
+    checkpoint = tmp_path / 'seven.pth'
+    torch.save(
+        {'state_dict': MODELS.build(cfg.model).state_dict()}, checkpoint
+    )
+    work_dir = tmp_path / 'work'
+    code = load_tool('test.py').main(
+        [
+            DEMO_CONFIG,
+            str(checkpoint),
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *data_options(tiny_data),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert 'does not fit the model of' in err and 'wrong shape' in err
+    assert 'bbox_head.cls_convs.0.1.weight' in err
+    assert not work_dir.exists()

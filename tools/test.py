@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.utils import ConfigError, load_tool_config
+from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
 from mixdet.utils.tool_config import parse_tool_args, run_tool, tool_parser
 
 
@@ -59,6 +60,10 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     cfg.load_from = args.checkpoint
+    # mmengine's Runner loads non-strictly: refuse a checkpoint that does not
+    # fit before it evaluates a half-random model
+    model = build_model_quietly(cfg.model)
+    fitting_state_dict(model, args.checkpoint, args.config)
     if args.show or args.show_dir:
         hooks = cfg.default_hooks
         if 'visualization' not in hooks:

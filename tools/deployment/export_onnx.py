@@ -11,58 +11,16 @@ graph (see mixdet/deployment.py).
 """
 
 import argparse
-import logging
 import os
 import sys
-from typing import Optional
 
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.converters import compare_keys
 from mixdet.deployment import export_onnx, onnx_max_diff
-from mixdet.engine import load_checkpoint_file
 from mixdet.utils import ConfigError
 from mixdet.utils.atomic import check_output_path
-from mixdet.utils.config_check import check_checkpoint_file
-
-
-def build_detector(config: str, cfg_options: Optional[dict]) -> tuple:
-    """The config (with ``--cfg-options``) and its detector, built quietly
-    (mmengine logs one line per initialised parameter)."""
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-
-    register_all_modules()
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
-    return cfg, model
-
-
-def load_weights(model, checkpoint: str, config: str) -> None:
-    """Load ``checkpoint`` into ``model``, or raise naming every key that
-    does not fit (a half-loaded model exports a random head)."""
-    state = load_checkpoint_file(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    state = {k.removeprefix('module.'): v for k, v in state.items()}
-    problems = compare_keys(model.state_dict(), state)
-    if problems:
-        raise ValueError(
-            f'checkpoint {checkpoint!r} does not fit the model of {config} '
-            f'({"; ".join(problems)}); a checkpoint of another config or '
-            'num_classes? (--cfg-options model.bbox_head.num_classes=N)'
-        )
-    model.load_state_dict(state, strict=True)
+from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
 
 
 def main(argv=None) -> int:
@@ -95,14 +53,16 @@ def main(argv=None) -> int:
     try:
         if not os.path.isfile(args.config):
             raise ValueError(f'config {args.config!r} does not exist')
-        if checkpoint is not None:
-            check_checkpoint_file(checkpoint, 'checkpoint')
         check_output_path(
             args.files[-1], (args.config, checkpoint), args.force, 'OUT.onnx'
         )
-        cfg, model = build_detector(args.config, args.cfg_options)
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        model = build_model_quietly(cfg.model)
         if checkpoint:
-            load_weights(model, checkpoint, args.config)
+            state, _ = fitting_state_dict(model, checkpoint, args.config)
+            model.load_state_dict(state, strict=True)
     except (ValueError, ConfigError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2

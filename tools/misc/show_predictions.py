@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
+from mixdet.utils import ConfigError
+from mixdet.utils.checkpoint_fit import fitting_state_dict
 
 
 def draw(
@@ -33,15 +35,14 @@ def draw(
         r, g, b = palette[int(label) % len(palette)]
         cv2.rectangle(image, (x1, y1), (x2, y2), (b, g, r), 2)
         text = f'{classes[int(label)]} {float(score):.2f}'
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+        (tw, th), _ = cv2.getTextSize(text, font, scale, 1)
+        # above the box, or inside it when the box touches the top edge;
+        # never past the right edge
+        y = y1 - 3 if y1 - 3 - th >= 0 else y1 + th + 3
+        x = max(0, min(x1 + 2, image.shape[1] - tw - 1))
         cv2.putText(
-            image,
-            text,
-            (x1 + 2, max(y1 - 3, 10)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.4,
-            (b, g, r),
-            1,
-            cv2.LINE_AA,
+            image, text, (x, y), font, scale, (b, g, r), 1, cv2.LINE_AA
         )
     return image
 
@@ -78,7 +79,14 @@ def main(argv=None) -> int:
 
     from mmdet.apis import inference_detector, init_detector
 
-    model = init_detector(args.config, args.checkpoint, device='cpu')
+    model = init_detector(args.config, None, device='cpu')
+    try:
+        state, meta = fitting_state_dict(model, args.checkpoint, args.config)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
+    model.load_state_dict(state, strict=True)
+    model.dataset_meta = meta.get('dataset_meta') or model.dataset_meta
     meta = model.dataset_meta or {}
     classes = meta.get('classes') or [str(i) for i in range(1000)]
     palette = meta.get('palette') or [(255, 0, 0)]

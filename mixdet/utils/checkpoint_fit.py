@@ -1,0 +1,66 @@
+"""Does a checkpoint fit a config's model? (A half-loaded model evaluates
+or exports a random head without a word.)"""
+
+import logging
+
+from mmengine.logging import MMLogger
+from torch import nn
+
+from ..converters import compare_keys
+from ..engine import load_checkpoint_file
+from .config_check import ConfigError, check_checkpoint_file
+
+
+def build_model_quietly(model_cfg: dict) -> nn.Module:
+    """Build and initialise a model without mmengine's line per
+    initialised parameter."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model = MODELS.build(model_cfg)
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model
+
+
+def fitting_state_dict(
+    model: nn.Module, checkpoint: str, config: str
+) -> tuple[dict, dict]:
+    """The state dict and the ``meta`` in ``checkpoint`` (read with the
+    safe loader), or :class:`ConfigError` naming every key that does not
+    fit ``model``.
+
+    Args:
+        model: The model the checkpoint is for.
+        checkpoint: The file.
+        config: The config's path, for the message.
+    """
+    check_checkpoint_file(checkpoint, 'checkpoint')
+    try:
+        state = load_checkpoint_file(checkpoint, map_location='cpu')
+    except Exception as error:  # torch raises many kinds for a bad file
+        raise ConfigError(
+            f'checkpoint {checkpoint!r} is not a readable PyTorch checkpoint '
+            f'({type(error).__name__}: {str(error).splitlines()[0]})'
+        ) from None
+    meta = {}
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        meta = state.get('meta') or {}
+        state = state['state_dict']
+    if not isinstance(state, dict):
+        raise ConfigError(f'checkpoint {checkpoint!r} holds no state dict')
+    state = {k.removeprefix('module.'): v for k, v in state.items()}
+    problems = compare_keys(model.state_dict(), state)
+    if problems:
+        raise ConfigError(
+            f'checkpoint {checkpoint!r} does not fit the model of {config} '
+            f'({"; ".join(problems)}); a checkpoint of another config or '
+            'num_classes? (--cfg-options model.bbox_head.num_classes=N)'
+        )
+    return state, meta
