@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from mixdet.engine import load_checkpoint_file
+from mixdet.utils import check_config
 from mixdet.utils.shapes import make_shapes_dataset
 
 from .helpers import (
@@ -306,4 +307,70 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
     assert code == 2
     assert 'does not fit the model of' in err and 'wrong shape' in err
     assert 'bbox_head.cls_convs.0.1.weight' in err
+    assert not work_dir.exists()
+
+
+COCO_CONFIG = os.path.join(
+    REPO_DIR, 'configs', 'mixnet', 'ssdlite_mixnet-s_8xb24-600e_coco.py'
+)
+
+
+def test_own_data_in_one_command(tmp_path, tiny_data):
+    from mmdet.registry import DATASETS
+
+    args = train_tool.parse_args(
+        [
+            COCO_CONFIG,
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--data-root',
+            tiny_data,
+            '--train-ann',
+            'instances_train.json',
+            '--val-ann',
+            'instances_val.json',
+        ]
+    )
+    cfg = train_tool.build_config(args)
+    check_config(cfg, training=True)  # every path exists, classes match
+    classes = ('ellipse', 'rectangle', 'triangle', 'cross')
+    assert cfg.model.bbox_head.num_classes == 4
+    assert cfg.val_evaluator.ann_file == tiny_data + 'instances_val.json'
+    train = DATASETS.build(cfg.train_dataloader.dataset)  # RepeatDataset
+    assert train.metainfo['classes'] == classes
+    assert len(train) == 5 * 16
+    val = DATASETS.build(cfg.val_dataloader.dataset)
+    assert len(val) == 8 and val.metainfo['classes'] == classes
+
+
+@pytest.mark.parametrize(
+    'extra, words',
+    [
+        (['--val-ann', 'instances_val.json'], ['need --data-root']),
+        (['--data-root', '{root}'], ['--data-root needs --val-ann']),
+        (
+            [
+                '--data-root',
+                '{root}nope',
+                '--val-ann',
+                'v',
+                '--train-ann',
+                't',
+            ],
+            ['--data-root', 'does not exist'],
+        ),
+        (
+            ['--data-root', '{root}', '--val-ann', 'instances_val.json'],
+            ['--data-root needs --train-ann'],
+        ),
+    ],
+)
+def test_own_data_argument_errors(tmp_path, capsys, tiny_data, extra, words):
+    work_dir = tmp_path / 'work'
+    extra = [e.format(root=tiny_data) for e in extra]
+    code = train_tool.main([COCO_CONFIG, '--work-dir', str(work_dir), *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    for word in words:
+        assert word in err
     assert not work_dir.exists()

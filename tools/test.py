@@ -19,7 +19,13 @@ from mmengine.runner import Runner
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.utils import ConfigError, load_tool_config
 from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
-from mixdet.utils.tool_config import parse_tool_args, run_tool, tool_parser
+from mixdet.utils.tool_config import (
+    add_own_data_arguments,
+    apply_own_data_arguments,
+    parse_tool_args,
+    run_tool,
+    tool_parser,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,6 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='test-time augmentation (needs tta_model and '
         'tta_pipeline in the config)',
     )
+    add_own_data_arguments(parser, training=False)
     return parse_tool_args(parser, argv)
 
 
@@ -59,6 +66,7 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_tool_config(
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
+    apply_own_data_arguments(cfg, args)
     cfg.load_from = args.checkpoint
     # mmengine's Runner loads non-strictly: refuse a checkpoint that does not
     # fit before it evaluates a half-random model

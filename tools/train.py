@@ -14,7 +14,13 @@ from mmengine.config import Config
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.engine import find_resume_checkpoint, is_complete_checkpoint
 from mixdet.utils import ConfigError, load_tool_config
-from mixdet.utils.tool_config import parse_tool_args, run_tool, tool_parser
+from mixdet.utils.tool_config import (
+    add_own_data_arguments,
+    apply_own_data_arguments,
+    parse_tool_args,
+    run_tool,
+    tool_parser,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,6 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from this checkpoint, or without a path from the '
         'newest complete checkpoint in the work dir',
     )
+    add_own_data_arguments(parser, training=True)
     return parse_tool_args(parser, argv)
 
 
@@ -46,6 +53,7 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_tool_config(
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
+    apply_own_data_arguments(cfg, args)
     if args.amp:
         if not torch.cuda.is_available():
             raise ConfigError(

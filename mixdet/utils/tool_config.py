@@ -39,6 +39,66 @@ def tool_parser(
     return parser
 
 
+def add_own_data_arguments(
+    parser: argparse.ArgumentParser, training: bool
+) -> None:
+    """``--data-root`` and friends: train / evaluate any config on your own
+    COCO-format data (see :func:`mixdet.utils.own_data.use_own_data`)."""
+    group = parser.add_argument_group(
+        "your own COCO-format data (instead of the config's)"
+    )
+    group.add_argument('--data-root', help='the dataset folder')
+    if training:
+        group.add_argument(
+            '--train-ann', help='training annotations, in --data-root'
+        )
+    group.add_argument(
+        '--val-ann', help='validation/test annotations, in --data-root'
+    )
+    group.add_argument(
+        '--img-prefix',
+        default='',
+        help='image folder in --data-root that file_name is relative to',
+    )
+    group.add_argument(
+        '--classes',
+        nargs='+',
+        help="class names (default: the annotation file's categories)",
+    )
+
+
+def apply_own_data_arguments(cfg: Config, args: argparse.Namespace) -> None:
+    """Apply ``--data-root`` & co. (a no-op without ``--data-root``)."""
+    from .own_data import use_own_data
+
+    train_ann = getattr(args, 'train_ann', None)
+    own = [args.val_ann, train_ann, args.img_prefix, args.classes]
+    if args.data_root is None:
+        if any(own):
+            raise ConfigError(
+                '--train-ann, --val-ann, --img-prefix and --classes need '
+                '--data-root'
+            )
+        return
+    needed = ['--val-ann'] + (
+        ['--train-ann'] if hasattr(args, 'train_ann') else []
+    )
+    missing = [
+        n for n in needed if getattr(args, n[2:].replace('-', '_')) is None
+    ]
+    if missing:
+        raise ConfigError(f'--data-root needs {" and ".join(missing)}')
+    classes = use_own_data(
+        cfg,
+        args.data_root,
+        train_ann,
+        args.val_ann,
+        args.img_prefix,
+        args.classes,
+    )
+    print(f'own data: {args.data_root}, {len(classes)} classes {classes}')
+
+
 def parse_tool_args(
     parser: argparse.ArgumentParser, argv: Optional[list] = None
 ) -> argparse.Namespace:
