@@ -68,10 +68,6 @@ def build_config(args: argparse.Namespace) -> Config:
     )
     apply_own_data_arguments(cfg, args)
     cfg.load_from = args.checkpoint
-    # mmengine's Runner loads non-strictly: refuse a checkpoint that does not
-    # fit before it evaluates a half-random model
-    model = build_model_quietly(cfg.model)
-    fitting_state_dict(model, args.checkpoint, args.config)
     if args.show or args.show_dir:
         hooks = cfg.default_hooks
         if 'visualization' not in hooks:
@@ -126,6 +122,13 @@ def test_and_save_metrics(
         print(f'metrics written to {path}')
 
 
+def check_checkpoint_fits(cfg: Config, args: argparse.Namespace) -> None:
+    """mmengine's Runner loads non-strictly: refuse a checkpoint that does
+    not fit before it evaluates a half-random model."""
+    model = build_model_quietly(cfg.model)
+    fitting_state_dict(model, args.checkpoint, args.config)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     return run_tool(
@@ -133,6 +136,7 @@ def main(argv=None) -> int:
         build_config,
         False,
         lambda runner, cfg: test_and_save_metrics(args, runner, cfg),
+        lambda cfg: check_checkpoint_fits(cfg, args),
     )
 
 

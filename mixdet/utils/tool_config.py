@@ -114,13 +114,17 @@ def run_tool(
     build_config: Callable[[argparse.Namespace], Config],
     training: bool,
     work: Callable[[Runner, Config], None],
+    last_check: Optional[Callable[[Config], None]] = None,
 ) -> int:
     """Build and check the config (one line and exit code 2 on a
     :class:`ConfigError`, before anything is written), then build the
-    Runner and do the tool's ``work`` with it."""
+    Runner and do the tool's ``work`` with it. ``last_check`` runs after
+    the cheap checks (e.g. one that builds the model)."""
     try:
         cfg = build_config(args)
         check_config(cfg, training=training)
+        if last_check is not None:
+            last_check(cfg)
         prepare_cpu_distributed(cfg, args.launcher)
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
