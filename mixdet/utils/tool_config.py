@@ -14,6 +14,16 @@ from .config_check import ConfigError, check_config
 from .distributed import prepare_cpu_distributed
 
 
+def add_cfg_options_argument(parser: argparse.ArgumentParser) -> None:
+    """mmdet's ``--cfg-options k=v ...``, merged into the config."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings, xxx=yyy, merged into the config',
+    )
+
+
 def tool_parser(
     description: str, work_dir_help: str
 ) -> argparse.ArgumentParser:
@@ -23,12 +33,7 @@ def tool_parser(
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help=work_dir_help)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings, xxx=yyy, merged into the config',
-    )
+    add_cfg_options_argument(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

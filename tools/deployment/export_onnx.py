@@ -14,13 +14,14 @@ import argparse
 import os
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.deployment import export_onnx, onnx_max_diff
 from mixdet.utils import ConfigError
 from mixdet.utils.atomic import check_output_path
 from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
+from mixdet.utils.tool_config import add_cfg_options_argument
 
 
 def main(argv=None) -> int:
@@ -34,12 +35,7 @@ def main(argv=None) -> int:
         help='input side (default: the config input_size or 320)',
     )
     parser.add_argument('--opset', type=int, default=17)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings, xxx=yyy, merged into the config',
-    )
+    add_cfg_options_argument(parser)
     parser.add_argument(
         '--force',
         action='store_true',
