@@ -35,28 +35,38 @@ def mmdet_config(name: str) -> Config:
 DEEP_FIRST_NECKS = ('YOLOV3Neck',)
 
 
+# The last backbone built by _build_backbone: the start-up checks ask for
+# channels and then strides of the same config.
+_LAST_BUILT: list = []
+
+
 def _build_backbone(backbone: dict):
+    """The backbone of a config (no init weights), reused while the
+    config stays the same; only ever run in eval mode without grad."""
     from mmdet.registry import MODELS
 
     import mixdet.models  # noqa: F401
 
     cfg = dict(backbone)
     cfg.pop('init_cfg', None)  # no weights needed to count channels
-    return MODELS.build(cfg)
+    key = repr(cfg)
+    if not _LAST_BUILT or _LAST_BUILT[0] != key:
+        _LAST_BUILT[:] = [key, MODELS.build(cfg).eval()]
+    return _LAST_BUILT[1]
 
 
 def backbone_out_strides(backbone: dict) -> tuple[int, ...]:
     """The strides of a backbone config's outputs (one 64x64 forward)."""
     import torch
 
-    model = _build_backbone(backbone).eval()
+    model = _build_backbone(backbone)
     with torch.no_grad():
         outs = model(torch.zeros(1, 3, 64, 64))
     return tuple(64 // out.shape[-1] for out in outs)
 
 
 def backbone_out_channels(backbone: dict) -> tuple[int, ...]:
-    """The channels of a backbone config's outputs (it is built once)."""
+    """The channels of a backbone config's outputs."""
     model = _build_backbone(backbone)
     channels = getattr(model, 'out_channels', None)
     if channels is None:

@@ -29,6 +29,19 @@ def build_model_quietly(model_cfg: dict) -> nn.Module:
     return model
 
 
+def read_checkpoint(path: str, name: str) -> object:
+    """What the file holds (mixdet's restricted loader), or one
+    :class:`ConfigError` saying that ``name`` is not a readable
+    checkpoint."""
+    try:
+        return load_checkpoint_file(path, map_location='cpu')
+    except Exception as error:  # torch raises many kinds for a bad file
+        raise ConfigError(
+            f'{name} {path!r} is not a readable PyTorch checkpoint '
+            f'({type(error).__name__}: {str(error).splitlines()[0]})'
+        ) from None
+
+
 def fitting_state_dict(
     model: nn.Module, checkpoint: str, config: str
 ) -> tuple[dict, dict]:
@@ -42,13 +55,7 @@ def fitting_state_dict(
         config: The config's path, for the message.
     """
     check_checkpoint_file(checkpoint, 'checkpoint')
-    try:
-        state = load_checkpoint_file(checkpoint, map_location='cpu')
-    except Exception as error:  # torch raises many kinds for a bad file
-        raise ConfigError(
-            f'checkpoint {checkpoint!r} is not a readable PyTorch checkpoint '
-            f'({type(error).__name__}: {str(error).splitlines()[0]})'
-        ) from None
+    state = read_checkpoint(checkpoint, 'checkpoint')
     meta = {}
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
         meta = state.get('meta') or {}

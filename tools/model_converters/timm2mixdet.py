@@ -17,10 +17,11 @@ from mixdet.converters import (
     convert_timm_mixnet,
     extract_state_dict,
 )
-from mixdet.engine import load_checkpoint_file
 from mixdet.models.backbones.mixnet import MixNet
 from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+from mixdet.utils import ConfigError
 from mixdet.utils.atomic import atomic_path, check_output_path
+from mixdet.utils.checkpoint_fit import read_checkpoint
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -69,12 +70,9 @@ def convert_file(
     except ValueError as error:
         raise ConversionError(str(error)) from None
     try:
-        checkpoint = load_checkpoint_file(src, map_location='cpu')
-    except Exception as error:  # torch raises many kinds for a bad file
-        raise ConversionError(
-            f'src {src!r} is not a readable PyTorch checkpoint '
-            f'({type(error).__name__}: {str(error).splitlines()[0]})'
-        ) from None
+        checkpoint = read_checkpoint(src, 'src')
+    except ConfigError as error:
+        raise ConversionError(str(error)) from None
     source = extract_state_dict(checkpoint)
     converted = convert_timm_mixnet(source, keep_classifier=keep_classifier)
     backbone = {
