@@ -11,6 +11,12 @@ that picks each op's implementation per device, dtype, layout and phase.
 
 from .fused_depthwise import FusedDepthwiseConv, pad_kernels
 from .mixconv import can_fuse, mixconv2d
+from .norm_folding import (
+    batch_norm_affine,
+    can_fold,
+    conv_norm,
+    folded_weights,
+)
 from .padding import pad_same, same_padding
 from .pointwise import (
     fused_pointwise_weight,
@@ -37,8 +43,12 @@ __all__ = [
     'FusedDepthwiseConv',
     'Rule',
     'autotune',
+    'batch_norm_affine',
+    'can_fold',
+    'conv_norm',
     'can_fuse',
     'device_kind',
+    'folded_weights',
     'fused_pointwise_weight',
     'get_mode',
     'grouped_pointwise_conv',

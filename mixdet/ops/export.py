@@ -1,20 +1,25 @@
 """Weights assembled from parameters, as constants of an exported graph."""
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 import torch
 
+T = TypeVar('T')
 
-def assembled_weight(build: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``build()``; while ``torch.jit.trace`` / ONNX export traces, it runs
-    outside the trace, so the graph holds the finished weight as one
-    constant (a kernel of known shape: one Conv node) instead of the pad
-    and concat ops that made it."""
+
+def assembled_weight(build: Callable[[], T]) -> T:
+    """``build()``: a tensor, or a tuple of tensors and Nones. While
+    ``torch.jit.trace`` / ONNX export traces, it runs outside the trace, so
+    the graph holds the finished weight as one constant (a kernel of known
+    shape: one Conv node) instead of the pad and concat ops that made it."""
     state = torch._C._get_tracing_state()
     if state is None:
         return build()
     torch._C._set_tracing_state(None)
     try:
-        return build().detach()
+        value = build()
+        if isinstance(value, tuple):
+            return tuple(None if t is None else t.detach() for t in value)
+        return value.detach()
     finally:
         torch._C._set_tracing_state(state)

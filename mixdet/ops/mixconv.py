@@ -64,6 +64,17 @@ def _split(x, weights, biases, splits, stride, padding, dilations):
     )
 
 
+def _kernel_and_bias(weights, biases, path):
+    """The fused conv's kernel and bias (or None), outside autograd;
+    constants of the graph in export."""
+
+    def build():
+        bias = None if biases[0] is None else torch.cat(list(biases))
+        return pad_kernels(list(weights)), bias
+
+    return assembled_weight(build) if path == 'export' else build()
+
+
 def _fused(x, weights, biases, splits, stride, padding, path, autograd):
     size = max(w.shape[-1] for w in weights)
     pad = size // 2
@@ -72,12 +83,8 @@ def _fused(x, weights, biases, splits, stride, padding, path, autograd):
     if autograd:
         out = FusedDepthwiseConv.apply(x, stride, pad, list(splits), *weights)
     else:
-        weight = (
-            assembled_weight(lambda: pad_kernels(list(weights)))
-            if path == 'export'
-            else pad_kernels(list(weights))
-        )
-        out = F.conv2d(x, weight, None, stride, pad, groups=x.shape[1])
+        weight, bias = _kernel_and_bias(weights, biases, path)
+        return F.conv2d(x, weight, bias, stride, pad, groups=x.shape[1])
     if biases[0] is not None:
         out = out + torch.cat(list(biases)).view(1, -1, 1, 1).to(out.dtype)
     return out

@@ -2,17 +2,17 @@
 
     python tools/analysis/benchmark_mixconv.py [--archs s m] [--device cpu]
         [--amp bf16] [--channels-last] [--batch 1] [--size 320]
-        [--ops mixconv pointwise grouped_pointwise linear_1x1]
+        [--ops mixconv pointwise grouped_pointwise linear_1x1 conv_norm]
 
 For each op (MixConv, 1x1 conv, grouped 1x1 conv, SE's 1x1 on pooled
-features) and each of its layers in MixNet-S/M at SIZExSIZE: the median
-time of each path (``mixdet.ops.prefer``), in inference and in forward +
-backward, the paths alternating call by call (CUDA synchronised before
-every clock read). Totals per network and op, relative to the reference
-path, end the output, with the :class:`mixdet.ops.Rule` lines that this
-machine's measurements support (paths faster in total than the
-reference). With timm importable, timm's ``MixedConv2d`` is timed beside
-MixConv.
+features, conv + BatchNorm in inference) and each of its layers in
+MixNet-S/M at SIZExSIZE: the median time of each path
+(``mixdet.ops.prefer``), in inference and in forward + backward, the paths
+alternating call by call (CUDA synchronised before every clock read).
+Totals per network and op, relative to the reference path, end the
+output, with the :class:`mixdet.ops.Rule` lines that this machine's
+measurements support (paths faster in total than the reference). With
+timm importable, timm's ``MixedConv2d`` is timed beside MixConv.
 """
 
 import argparse
@@ -25,6 +25,7 @@ import torch
 from mixdet import ops
 from mixdet.models.backbones import MixNet
 from mixdet.models.layers import (
+    ConvNormAct,
     GroupedPointwiseConv2d,
     MixConv2d,
     PointwiseConv2d,
@@ -36,12 +37,18 @@ from mixdet.utils.timing import (
     synchronize,
 )
 
-# op -> (layer class, the paths to time besides 'reference')
+# op -> (layer class, the paths to time besides 'reference', phases)
 OPS = {
-    'mixconv': (MixConv2d, ('fused',)),
-    'pointwise': (PointwiseConv2d, ('gemm',)),
-    'grouped_pointwise': (GroupedPointwiseConv2d, ('fused',)),
-    'linear_1x1': (SqueezeExcite, ('linear',)),
+    'mixconv': (MixConv2d, ('fused',), ('infer', 'train')),
+    'pointwise': (PointwiseConv2d, ('gemm',), ('infer', 'train')),
+    'grouped_pointwise': (
+        GroupedPointwiseConv2d,
+        ('fused',),
+        ('infer', 'train'),
+    ),
+    'linear_1x1': (SqueezeExcite, ('linear',), ('infer', 'train')),
+    # conv + BatchNorm: folded in inference only
+    'conv_norm': (ConvNormAct, ('folded',), ('infer',)),
 }
 
 
@@ -166,8 +173,8 @@ def main(argv=None) -> int:
     rules = []
     for op in args.ops:
         args.op = op
-        paths = OPS[op][1]
-        for phase in ('infer', 'train'):
+        _, paths, phases = OPS[op]
+        for phase in phases:
             backward = phase == 'train'
             for arch in args.archs:
                 totals: dict = {}

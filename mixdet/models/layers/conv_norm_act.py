@@ -2,8 +2,11 @@
 
 from typing import Optional, Sequence, Union
 
+import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
+
+from ...ops import conv_norm
 
 # Activations that accept ``inplace``; as mmcv's ConvModule, they run in
 # place after the norm layer (its output is not needed by autograd).
@@ -34,13 +37,25 @@ class ConvNormAct(nn.Sequential):
     ) -> None:
         super().__init__()
         self.add_module('conv', conv)
-        norm_name, norm = build_norm_layer(norm_cfg, out_channels)
-        self.add_module(norm_name, norm)
+        self.norm_name, norm = build_norm_layer(norm_cfg, out_channels)
+        self.add_module(self.norm_name, norm)
         if act_cfg is not None:
             act_cfg = dict(act_cfg)
             if act_cfg['type'] in INPLACE_ACTS:
                 act_cfg.setdefault('inplace', True)
             self.add_module('activate', build_activation_layer(act_cfg))
+
+    @property
+    def norm(self) -> nn.Module:
+        return getattr(self, self.norm_name)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # norm(conv(x)), BatchNorm folded into the conv in inference where
+        # mixdet.ops measured that faster.
+        x = conv_norm(x, self.conv, self.norm)
+        if 'activate' in self._modules:
+            x = self.activate(x)
+        return x
 
     @classmethod
     def depthwise(

@@ -169,11 +169,11 @@ class MixConv2d(GroupConvs):
         for conv in self.convs:
             conv.reset_parameters()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _conv_forward(self, x, weights, biases) -> torch.Tensor:
         return mixconv2d(
             x,
-            self.weights,
-            self.biases,
+            weights,
+            biases,
             self.splits,
             self.stride,
             self.padding,

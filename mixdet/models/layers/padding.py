@@ -1,5 +1,7 @@
 """TensorFlow 'same' padding, for weights trained in TensorFlow."""
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -27,9 +29,14 @@ class Conv2dSame(nn.Conv2d):
         kwargs['padding'] = 0
         super().__init__(*args, **kwargs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _conv_forward(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor],
+    ) -> torch.Tensor:
         x = pad_same(x, self.kernel_size[0], self.stride[0], self.dilation[0])
-        return super().forward(x)
+        return super()._conv_forward(x, weight, bias)
 
 
 def make_conv2d(

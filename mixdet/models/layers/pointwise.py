@@ -1,5 +1,7 @@
 """1x1 convolutions: plain and MixNet's grouped ones (see mixdet.ops)."""
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -32,8 +34,13 @@ class PointwiseConv2d(nn.Conv2d):
             in_channels, out_channels, 1, bias=bias, groups=groups
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_conv(x, self.weight, self.bias, self.groups)
+    def _conv_forward(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        return pointwise_conv(x, weight, bias, self.groups)
 
 
 class GroupedPointwiseConv2d(GroupConvs):
@@ -57,13 +64,14 @@ class GroupedPointwiseConv2d(GroupConvs):
         groups: int,
     ) -> None:
         super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.in_splits = split_channels(in_channels, groups)
         self.out_splits = split_channels(out_channels, groups)
         for i, (cin, cout) in enumerate(zip(self.in_splits, self.out_splits)):
             self.add_module(str(i), nn.Conv2d(cin, cout, 1, bias=False))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return grouped_pointwise_conv(x, self.weights, self.biases)
+    def _conv_forward(self, x, weights, biases) -> torch.Tensor:
+        return grouped_pointwise_conv(x, weights, biases)
 
     def extra_repr(self) -> str:
         return f'in_splits={self.in_splits}, out_splits={self.out_splits}'
