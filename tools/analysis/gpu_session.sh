@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Every GPU measurement and check of issue #11 in one prepared run, for a
+# session that is lent a GPU machine for a few minutes.
+#
+#   bash tools/analysis/gpu_session.sh [OUT_DIR]
+#
+# Run from the repository root. On a machine without OpenMMLab packages
+# (torch + CUDA + timm only), bring the wheels of ../shared/gpu/ along in
+# .whl/ (fetch_wheels.sh): they are installed to /tmp/site and mmcv's
+# compiled ops are stubbed (mmcv_stub.py), enough for backbones, losses and
+# training steps. Every step has its own time limit (580 s in all, for
+# the device tool's 600 s per command) and writes
+# OUT_DIR/<step>.txt; OUT_DIR/summary.txt collects the tails.
+#
+# Environment: DEVICE (cuda), BATCH (64), ROUNDS (10), PYTHON (python3).
+# A CPU dry run of the script itself:
+#   DEVICE=cpu BATCH=2 ROUNDS=1 PYTHON=.venv/bin/python \
+#       bash tools/analysis/gpu_session.sh /tmp/gpu_dry
+set -uo pipefail
+out=${1:-${OUT:-gpu_results}}
+device=${DEVICE:-cuda}
+batch=${BATCH:-64}
+rounds=${ROUNDS:-10}
+py=${PYTHON:-python3}
+mkdir -p "$out"
+summary="$out/summary.txt"
+: > "$summary"
+
+if ! "$py" -c 'import mmdet, mmcv.ops' 2> /dev/null; then
+    "$py" -m pip install -q --no-index --no-deps --no-compile \
+        --target /tmp/site .whl/*.whl || exit 1
+    mkdir -p /tmp/mixdet_stub
+    echo 'import mmcv_stub  # noqa: F401' > /tmp/mixdet_stub/sitecustomize.py
+    export PYTHONPATH="/tmp/mixdet_stub:/tmp/site:$PWD/.whl:$PWD"
+else
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+fi
+
+# step NAME SECONDS ARGS...: run "$py ARGS..." with a time limit.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    echo "== $name ($(date +%T)): $*" >> "$summary"
+    timeout "$limit" "$py" "$@" > "$out/$name.txt" 2>&1
+    echo "   exit $?" >> "$summary"
+    tail -n 25 "$out/$name.txt" >> "$summary"
+}
+
+step env 30 -c "import torch; print(torch.__version__, torch.version.cuda, \
+torch.backends.cudnn.version(), torch.cuda.get_device_name(0) \
+if torch.cuda.is_available() else 'no CUDA'); import timm; \
+print('timm', timm.__version__)"
+# Live timm parity, AMP/compile/op-path agreement (CPU tests, here with timm).
+step tests 100 -m pytest -q -p no:cacheprovider tests/test_mixnet.py \
+    tests/test_amp_compile.py tests/test_conv_norm.py tests/test_pointwise.py
+# Backbones: fp32 NCHW, then bf16 + channels_last (the issue's targets).
+step backbones_fp32 80 tools/analysis/benchmark_backbones.py \
+    --device "$device" --batch "$batch" --rounds "$rounds"
+step backbones_bf16_cl 90 tools/analysis/benchmark_backbones.py \
+    --device "$device" --batch "$batch" --rounds "$rounds" --amp bf16 \
+    --channels-last
+# Every op path on every MixNet-S layer: the CUDA rules this GPU supports.
+step ops_bf16_cl 100 tools/analysis/benchmark_mixconv.py --archs s \
+    --device "$device" --batch "$batch" --repeats "$rounds" --amp bf16 \
+    --channels-last
+# Whole SSDLite: latency (batch 1) and training step, bf16 autocast.
+step ssdlite_bf16 120 tools/analysis/benchmark.py --device "$device" \
+    --amp bf16 --train-batch "$batch" --rounds "$((rounds * 2))" \
+    --train-rounds "$rounds" --no-onnx
+# Last, as it matters least: fp32 op paths.
+step ops_fp32 60 tools/analysis/benchmark_mixconv.py --archs s \
+    --device "$device" --batch "$batch" --repeats "$rounds"
+echo "done ($(date +%T))" >> "$summary"
