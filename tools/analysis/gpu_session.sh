@@ -46,10 +46,10 @@ step() {
     tail -n 25 "$out/$name.txt" >> "$summary"
 }
 
-step env 30 -c "import torch; print(torch.__version__, torch.version.cuda, \
-torch.backends.cudnn.version(), torch.cuda.get_device_name(0) \
-if torch.cuda.is_available() else 'no CUDA'); import timm; \
-print('timm', timm.__version__)"
+step env 30 -c "import importlib.metadata as m, torch; print(torch.__version__, \
+torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name(0) \
+if torch.cuda.is_available() else 'no CUDA'); print({p: m.version(p) for p in \
+('timm', 'mmdet', 'mmengine') if __import__('importlib').util.find_spec(p)})"
 # Live timm parity, AMP/compile/op-path agreement (CPU tests, here with timm).
 step tests 100 -m pytest -q -p no:cacheprovider tests/test_mixnet.py \
     tests/test_amp_compile.py tests/test_conv_norm.py tests/test_pointwise.py
