@@ -7,8 +7,9 @@ For mixdet's MixNet-S and MixMobileNetV2 (3x3 = mmdet's MobileNetV2, and
 mixconv357), mmdet's MobileNetV2, and timm's ``mixnet_s`` (features only)
 and torchvision's MobileNetV2 features when importable: images/s of
 forward + backward (a sum of the feature maps as the loss) and of
-inference. The models alternate call by call and CUDA is synchronised
-before every clock read. ``--mode reference`` runs mixdet's plain paths
+inference, and each relative to mmdet's MobileNetV2 round by round. The
+models alternate call by call and CUDA is synchronised before every clock
+read. ``--mode reference`` runs mixdet's plain paths
 (``mixdet.ops.mode``) for every mixdet model; one MixNet-S always runs
 them, for a ratio within the run.
 """
@@ -27,6 +28,8 @@ from mixdet.utils.timing import (
     interleaved,
     synchronize,
 )
+
+BASELINE = 'mmdet MobileNetV2'
 
 
 class ReferenceOps(torch.nn.Module):
@@ -164,8 +167,9 @@ def main(argv=None) -> int:
         f'{"channels_last" if args.channels_last else "NCHW"}, mixdet ops '
         f'mode {args.mode!r}{", compiled" if args.compile else ""}\n'
     )
-    print('| model | train img/s | inference img/s |')
-    print('|---|---:|---:|')
+    base = BASELINE if BASELINE in models else next(iter(models))
+    print(f'| model | train img/s | vs {base} | inference img/s | vs {base} |')
+    print('|---|---:|---:|---:|---:|')
     results = {}
     with ops.mode(args.mode):
         for train in (True, False):
@@ -175,11 +179,21 @@ def main(argv=None) -> int:
                     call()
             times = interleaved(calls, args.rounds)
             for n, t in times.items():
-                results.setdefault(n, {})[train] = (
-                    args.batch / statistics.median(t)
+                # throughput, and its ratio to the baseline's within each
+                # round (median): steadier on a noisy machine
+                ratio = statistics.median(
+                    b / a for a, b in zip(t, times[base])
+                )
+                results.setdefault(n, []).extend(
+                    [args.batch / statistics.median(t), ratio]
                 )
     for n, r in results.items():
-        print(f'| {n} | {r[True]:.1f} | {r[False]:.1f} |')
+        print(f'| {n} | {r[0]:.1f} | {r[1]:.2f}x | {r[2]:.1f} | {r[3]:.2f}x |')
+    print(
+        f'\nimg/s: medians of {args.rounds} interleaved rounds; "vs": the '
+        f'median over rounds of the throughput relative to {base} in the '
+        'same round (above 1x is faster).'
+    )
     return 0
 
 
