@@ -81,16 +81,16 @@ def conv_norm(
             with ``_conv_forward(x, weight(s), bias(es))``.
         norm: The norm layer after it.
     """
+    if not can_fold(conv, norm):  # e.g. training: nothing to choose
+        return norm(conv(x))
     params = list(conv.parameters()) if torch.is_grad_enabled() else []
-    train = needs_grad(x, params)
-    candidates = ('reference',)
-    if not train and can_fold(conv, norm):
-        candidates = ('reference', 'folded')
+    if needs_grad(x, params):
+        return norm(conv(x))
     path = choose(
         'conv_norm',
         x,
-        candidates,
-        train,
+        ('reference', 'folded'),
+        False,
         make_run=lambda p: lambda: _run(p, x, conv, norm),
     )
     return _run(path, x, conv, norm)
