@@ -223,8 +223,8 @@ RULES: tuple[Rule, ...] = (
     ),
     # conv_norm 'folded' (BatchNorm folded into the conv per call) has no
     # rule: on the AMD EPYC above, whole SSDLite-MixNet-S inference was
-    # 1.05x slower at batch 1 and 0.93-0.97x the time at batch 8 (noisy),
-    # so no phase-wide rule holds there.
+    # 1.05x slower at batch 1, 1.02x at 2, 0.99x at 4, 0.93-0.97x the time
+    # at batch 8 (noisy), so no phase-wide rule holds there.
     # NVIDIA H100, torch 2.11 + CUDA 13 (issue report): fused MixConv
     # backward 10x slower than split, inference equal: no rule, the
     # reference path everywhere on CUDA.
