@@ -8,7 +8,7 @@
 # (torch + CUDA + timm only), bring the wheels of ../shared/gpu/ along in
 # .whl/ (fetch_wheels.sh): they are installed to /tmp/site and mmcv's
 # compiled ops are stubbed (mmcv_stub.py), enough for backbones, losses and
-# training steps. Every step has its own time limit (575 s in all, for
+# training steps. Every step has its own time limit (585 s in all, for
 # the device tool's 600 s per command) and writes
 # OUT_DIR/<step>.txt; OUT_DIR/summary.txt collects the tails.
 #
@@ -44,6 +44,7 @@ step() {
     timeout "$limit" "$py" "$@" > "$out/$name.txt" 2>&1
     echo "   exit $?" >> "$summary"
     tail -n 25 "$out/$name.txt" >> "$summary"
+    echo >> "$summary"
 }
 
 step env 20 -c "import importlib.metadata as m, torch; print(torch.__version__, \
@@ -51,12 +52,12 @@ torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name(0
 if torch.cuda.is_available() else 'no CUDA'); print({p: m.version(p) for p in \
 ('timm', 'mmdet', 'mmengine') if __import__('importlib').util.find_spec(p)})"
 # Live timm parity, AMP/compile/op-path agreement (CPU tests, here with timm).
-step tests 80 -m pytest -q -p no:cacheprovider tests/test_mixnet.py \
+step tests 100 -m pytest -q -p no:cacheprovider tests/test_mixnet.py \
     tests/test_amp_compile.py tests/test_conv_norm.py tests/test_pointwise.py
 # tools/train.py --amp (fp16, then bf16): 2 epochs of the demo config on a
 # small generated dataset, no validation (NMS needs mmcv's compiled ops).
-step shapes 15 tools/misc/make_shapes_dataset.py /tmp/mixdet_shapes \
-    --num-train 64 --num-val 8 --size 192
+[ -d /tmp/mixdet_shapes ] || step shapes 15 tools/misc/make_shapes_dataset.py \
+    /tmp/mixdet_shapes --num-train 64 --num-val 8 --size 192
 amp_run=(configs/demo/ssdlite_mixnet-s_1xb16-10e_shapes.py --amp
     --data-root /tmp/mixdet_shapes --train-ann instances_train.json
     --val-ann instances_val.json --cfg-options train_cfg.max_epochs=2
@@ -72,7 +73,7 @@ step backbones_bf16_cl 80 tools/analysis/benchmark_backbones.py \
     --device "$device" --batch "$batch" --rounds "$rounds" --amp bf16 \
     --channels-last
 # Every op path on every MixNet-S layer: the CUDA rules this GPU supports.
-step ops_bf16_cl 90 tools/analysis/benchmark_mixconv.py --archs s \
+step ops_bf16_cl 80 tools/analysis/benchmark_mixconv.py --archs s \
     --device "$device" --batch "$batch" --repeats "$rounds" --amp bf16 \
     --channels-last
 # Whole SSDLite: latency (batch 1) and training step, bf16 autocast.
