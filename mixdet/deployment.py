@@ -34,25 +34,18 @@ def fold_bn(model: nn.Module) -> nn.Module:
         if isinstance(conv, (MixConv2d, GroupedPointwiseConv2d)) and (
             isinstance(bn, _BatchNorm)
         ):
-            _fold_into_groups(conv.convs, bn)
+            _fold_into_groups(conv, bn)
             module.bn = nn.Identity()
     return fuse_conv_bn(model)
 
 
 @torch.no_grad()
-def _fold_into_groups(convs: list[nn.Conv2d], bn: _BatchNorm) -> None:
-    """Fold ``bn`` into the convs whose outputs it normalises, in order."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shift = bn.bias - bn.running_mean * scale
-    start = 0
-    for conv in convs:
-        part = slice(start, start + conv.out_channels)
-        start += conv.out_channels
-        bias = shift[part].clone()
-        if conv.bias is not None:
-            bias += conv.bias * scale[part]
-        conv.weight.mul_(scale[part].view(-1, 1, 1, 1))
-        conv.bias = nn.Parameter(bias)
+def _fold_into_groups(conv: nn.Module, bn: _BatchNorm) -> None:
+    """Fold ``bn`` into the group convs whose outputs it normalises."""
+    weights, biases = ops.folded_weights(conv, bn)
+    for group, weight, bias in zip(conv.convs, weights, biases):
+        group.weight.copy_(weight)
+        group.bias = nn.Parameter(bias)
 
 
 class RawOutputs(nn.Module):
