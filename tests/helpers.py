@@ -47,13 +47,17 @@ def data_options(root: str) -> list[str]:
     ]
 
 
-def check_error(tmp_path, capsys, options, *words, extra=()) -> None:
-    """tools/train.py on the demo config with ``options`` exits 2, its
-    error names every one of ``words``, and no work dir is created."""
+def check_error(
+    tmp_path, capsys, options, *words, extra=(), tool='train.py', args=()
+) -> None:
+    """``tool`` (tools/train.py; tools/test.py with ``args`` = the
+    checkpoint) on the demo config with ``options`` exits 2, its error
+    names every one of ``words``, and no work dir is created."""
     work_dir = tmp_path / 'work'
-    code = load_tool('train.py').main(
+    code = load_tool(tool).main(
         [
             DEMO_CONFIG,
+            *args,
             '--work-dir',
             str(work_dir),
             *extra,

@@ -17,11 +17,9 @@ from .helpers import (
     REPO_DIR,
     check_error,
     data_options,
-    load_tool,
 )
 
 CHECKER = os.path.join(REPO_DIR, 'tools', 'misc', 'check_dataset.py')
-test_tool = load_tool('test.py')
 
 
 @pytest.fixture(scope='module')
@@ -177,20 +175,14 @@ def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):
     val.write_text(json.dumps(data))
     checkpoint = tmp_path / 'fake.pth'
     checkpoint.write_bytes(b'unused')
-    work_dir = tmp_path / 'work'
-    code = test_tool.main(
-        [
-            DEMO_CONFIG,
-            str(checkpoint),
-            '--work-dir',
-            str(work_dir),
-            '--cfg-options',
-            *data_options(f'{root}/'),
-        ]
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(f'{root}/'),
+        'no images or no annotations',
+        tool='test.py',
+        args=[str(checkpoint)],
     )
-    err = capsys.readouterr().err
-    assert code == 2 and 'no images or no annotations' in err, err
-    assert not work_dir.exists()
 
 
 def test_unreadable_image_is_named_when_met(tmp_path):

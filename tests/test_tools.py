@@ -292,22 +292,16 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
     torch.save(
         {'state_dict': MODELS.build(cfg.model).state_dict()}, checkpoint
     )
-    work_dir = tmp_path / 'work'
-    code = load_tool('test.py').main(
-        [
-            DEMO_CONFIG,
-            str(checkpoint),
-            '--work-dir',
-            str(work_dir),
-            '--cfg-options',
-            *data_options(tiny_data),
-        ]
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data),
+        'does not fit the model of',
+        'wrong shape',
+        'bbox_head.cls_convs.0.1.weight',
+        tool='test.py',
+        args=[str(checkpoint)],
     )
-    err = capsys.readouterr().err
-    assert code == 2
-    assert 'does not fit the model of' in err and 'wrong shape' in err
-    assert 'bbox_head.cls_convs.0.1.weight' in err
-    assert not work_dir.exists()
 
 
 COCO_CONFIG = os.path.join(
