@@ -27,7 +27,6 @@ see tools/analysis/benchmark_mixconv.py.
 """
 
 import argparse
-import logging
 import os
 import statistics
 import subprocess
@@ -35,7 +34,6 @@ import sys
 import tempfile
 
 import torch
-from mmengine.logging import MMLogger
 
 from mixdet.testing import random_det_batch
 from mixdet.utils.timing import (
@@ -64,11 +62,11 @@ BASELINE = 'mmdet SSDLite-MobileNetV2'
 
 def build(config: str):
     """Build a detector from a mixdet config or an ``mmdet::`` name."""
-    from mmdet.registry import MODELS as REGISTRY
     from mmdet.utils import register_all_modules
 
     import mixdet  # noqa: F401
     from mixdet.swap import mmdet_config
+    from mixdet.utils.checkpoint_fit import build_model_quietly
 
     register_all_modules()
     if config.startswith('mmdet::'):
@@ -77,13 +75,7 @@ def build(config: str):
         from mmengine.config import Config
 
         cfg = Config.fromfile(os.path.join(REPO, config))
-    model = REGISTRY.build(cfg.model)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # no per-parameter init report
-    model.init_weights()
-    logger.setLevel(level)
-    return model
+    return build_model_quietly(cfg.model)
 
 
 def train_step_fn(model, batch: int, amp=None):
