@@ -10,10 +10,12 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from mixdet.engine.safe_load import load_checkpoint_file
 from mixdet.utils.shapes import make_shapes_dataset
 
-from .helpers import DEMO_CONFIG, REPO_DIR, data_options
+from .helpers import DEMO_CONFIG, REPO_DIR, data_options, load_tool
 
 EPOCHS = 7
 # Measured here (2 cores, about 3 minutes): mAP@0.5 0.36 after 6 epochs and
@@ -50,18 +52,18 @@ def trained(tmp_path_factory):
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return work_dir, options, result.stdout + result.stderr
+    return work_dir, options, result.stdout + result.stderr, root
 
 
 def test_short_training_reaches_the_map_bar(trained):
-    _, _, log = trained
+    _, _, log, _ = trained
     line = next(x for x in log.splitlines() if 'bbox_mAP_copypaste' in x)
     map50 = float(line.split('bbox_mAP_copypaste:')[1].split()[1])
     assert map50 >= MAP50_BAR, line
 
 
 def test_test_tool_reloads_the_runner_checkpoint(trained):
-    work_dir, options, _ = trained
+    work_dir, options, _, _ = trained
     checkpoint = work_dir / f'epoch_{EPOCHS}.pth'
     out = work_dir / 'preds.pkl'
     result = subprocess.run(
@@ -85,3 +87,50 @@ def test_test_tool_reloads_the_runner_checkpoint(trained):
     metrics = json.loads((work_dir / 'test' / 'metrics.json').read_text())
     assert metrics['metrics']['coco/bbox_mAP_50'] >= MAP50_BAR
     assert out.stat().st_size > 0
+
+
+def test_picture_names_the_configs_classes(trained):
+    """show_predictions draws the same picture from the Runner checkpoint
+    and from its bare state dict (no meta: the class names and palette
+    then come from the config, not mmdet's COCO default)."""
+    work_dir, _, _, root = trained
+    runner = work_dir / f'epoch_{EPOCHS}.pth'
+    bare = work_dir / 'bare.pth'
+    torch.save(load_checkpoint_file(str(runner))['state_dict'], bare)
+    pictures = []
+    for checkpoint in (runner, bare):
+        out = work_dir / f'{checkpoint.stem}.png'
+        result = subprocess.run(
+            [
+                sys.executable,
+                'tools/misc/show_predictions.py',
+                DEMO_CONFIG,
+                str(checkpoint),
+                '--images',
+                root + 'val',
+                '--num',
+                '4',
+                '--out',
+                str(out),
+            ],
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert 'COCO' not in result.stderr, result.stderr[-3000:]
+        pictures.append(out.read_bytes())
+    assert pictures[0] == pictures[1]
+
+
+def test_class_names_come_from_checkpoint_then_config_then_coco():
+    from mmengine.config import Config
+
+    dataset_meta = load_tool('misc', 'show_predictions.py')
+    dataset_meta = dataset_meta.dataset_meta
+    cfg = Config.fromfile(DEMO_CONFIG)
+    shapes = ('ellipse', 'rectangle', 'triangle', 'cross')
+    saved = {'dataset_meta': {'CLASSES': ('a', 'b')}}
+    assert dataset_meta(saved, cfg) == {'classes': ('a', 'b')}
+    assert tuple(dataset_meta({}, cfg)['classes']) == shapes
+    assert len(dataset_meta({}, Config({}))['classes']) == 80

@@ -8,6 +8,7 @@ import argparse
 import glob
 import os
 import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -31,10 +32,12 @@ def draw(
     for box, label, score in zip(boxes, labels, scores):
         if score < score_thr:
             continue
+        label = int(label)
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-        r, g, b = palette[int(label) % len(palette)]
+        r, g, b = palette[label % len(palette)]
         cv2.rectangle(image, (x1, y1), (x2, y2), (b, g, r), 2)
-        text = f'{classes[int(label)]} {float(score):.2f}'
+        name = classes[label] if label < len(classes) else str(label)
+        text = f'{name} {float(score):.2f}'
         font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
         (tw, th), _ = cv2.getTextSize(text, font, scale, 1)
         # above the box, or inside it when the box touches the top edge;
@@ -45,6 +48,31 @@ def draw(
             image, text, (x, y), font, scale, (b, g, r), 1, cv2.LINE_AA
         )
     return image
+
+
+def dataset_meta(checkpoint_meta: dict, cfg) -> dict:
+    """The class names and palette to draw with.
+
+    Args:
+        checkpoint_meta: The checkpoint's ``meta``.
+        cfg: The config the model was built from.
+
+    Returns:
+        The checkpoint's ``dataset_meta``, else the ``metainfo`` of the
+        config's test set (e.g. converted weights on a custom-class
+        config), else mmdet's COCO class names.
+    """
+    saved = checkpoint_meta.get('dataset_meta') or {}
+    meta = {key.lower(): value for key, value in saved.items()}
+    if meta.get('classes'):
+        return meta
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    metainfo = dataset.get('metainfo') or {}
+    if metainfo.get('classes'):
+        return dict(metainfo)
+    from mmdet.evaluation import get_classes
+
+    return {'classes': get_classes('coco')}
 
 
 def main(argv=None) -> int:
@@ -79,17 +107,27 @@ def main(argv=None) -> int:
 
     from mmdet.apis import inference_detector, init_detector
 
-    model = init_detector(args.config, None, device='cpu')
+    with warnings.catch_warnings(record=True) as caught:
+        model = init_detector(args.config, None, device='cpu')
+    for warning in caught:
+        # Not "checkpoint is None, use COCO classes": the weights and the
+        # class names (dataset_meta) are loaded next.
+        if 'checkpoint is None' not in str(warning.message):
+            warnings.warn_explicit(
+                warning.message,
+                warning.category,
+                warning.filename,
+                warning.lineno,
+            )
     try:
         state, meta = fitting_state_dict(model, args.checkpoint, args.config)
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
     model.load_state_dict(state, strict=True)
-    model.dataset_meta = meta.get('dataset_meta') or model.dataset_meta
-    meta = model.dataset_meta or {}
-    classes = meta.get('classes') or [str(i) for i in range(1000)]
-    palette = meta.get('palette') or [(255, 0, 0)]
+    model.dataset_meta = dataset_meta(meta, model.cfg)
+    classes = model.dataset_meta['classes']
+    palette = model.dataset_meta.get('palette') or [(255, 0, 0)]
     tiles = []
     for path in paths:
         image = cv2.imread(path)
