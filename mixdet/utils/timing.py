@@ -42,3 +42,49 @@ def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA) before a clock is read."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
+
+
+def op_breakdown(
+    fns: dict[str, Callable[[], object]], calls: int = 10, top: int = 8
+) -> dict[str, dict[str, float]]:
+    """Milliseconds per call that each function spends in each op.
+
+    Args:
+        fns: The functions to profile (e.g. one model call each).
+        calls: Calls of each function under torch.profiler.
+        top: Keep the ``top`` costliest ops of each function (their union
+            is reported for every function).
+
+    Returns:
+        ``{op name: {function name: ms per call}}``: self time on the CPU,
+        or on the GPU where the profile has CUDA kernels; 0 where a
+        function does not run the op.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(ProfilerActivity.CUDA)
+    per_fn = {}
+    for name, fn in fns.items():
+        with profile(activities=activities) as prof:
+            for _ in range(calls):
+                fn()
+        events = prof.key_averages()
+        on_gpu = any(e.self_device_time_total > 0 for e in events)
+        per_fn[name] = {
+            e.key: (
+                e.self_device_time_total if on_gpu else e.self_cpu_time_total
+            )
+            / calls
+            / 1e3
+            for e in events
+        }
+    ops = []
+    for times in per_fn.values():
+        for op in sorted(times, key=times.get, reverse=True)[:top]:
+            if op not in ops:
+                ops.append(op)
+    return {
+        op: {name: per_fn[name].get(op, 0.0) for name in fns} for op in ops
+    }

@@ -2,7 +2,7 @@
 
     python tools/analysis/benchmark.py [--rounds 60] [--device cuda]
         [--amp {fp16,bf16}] [--channels-last] [--batch 1]
-        [--train-batch 8]
+        [--train-batch 8] [--breakdown 8]
 
 For SSDLite-MixNet-S/M, mixdet's MobileNetV2 (baseline and mixconv357) and
 mmdet's own SSDLite-MobileNetV2, all at 320x320:
@@ -13,7 +13,9 @@ mmdet's own SSDLite-MobileNetV2, all at 320x320:
    fp16);
 3. on CPU: ONNX Runtime latency of the same exported graph;
 4. peak memory of one training step: on CPU the resident memory of a
-   fresh process per model, on CUDA ``max_memory_allocated``.
+   fresh process per model, on CUDA ``max_memory_allocated``;
+5. with ``--breakdown N``: where the eager latency goes, the self time per
+   call of each model's N costliest ops (torch.profiler).
 
 CUDA is synchronised before every clock read.
 
@@ -39,6 +41,7 @@ from mixdet.testing import random_det_batch
 from mixdet.utils.timing import (
     AMP_DTYPES,
     interleaved,
+    op_breakdown,
     synchronize,
 )
 
@@ -153,6 +156,13 @@ def main(argv=None) -> int:
     parser.add_argument('--train-batch', type=int, default=8)
     parser.add_argument('--no-memory', action='store_true')
     parser.add_argument('--no-onnx', action='store_true')
+    parser.add_argument(
+        '--breakdown',
+        type=int,
+        default=0,
+        metavar='N',
+        help='also print the N costliest ops of each eager model',
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     amp = AMP_DTYPES.get(args.amp)
@@ -280,7 +290,29 @@ def main(argv=None) -> int:
         'BatchNorm folded into the convs of every model '
         '(mixdet.deployment.fold_bn).'
     )
+    if args.breakdown:
+        for model in models.values():
+            model.eval()
+        print_breakdown(calls(eager), args.breakdown)
     return 0
+
+
+def print_breakdown(runs: dict, top: int, count: int = 10) -> None:
+    """A table of the ms per call each model spends in its costliest
+    ops (eval, no autograd), and the total over all ops."""
+    with torch.no_grad():
+        table = op_breakdown(runs, calls=count, top=top)
+        totals = op_breakdown(runs, calls=count, top=10**6)
+    print(
+        f'\nEager latency by op: self time per call in ms ({count} calls '
+        f"under torch.profiler; each model's {top} costliest ops)\n"
+    )
+    print('| op | ' + ' | '.join(runs) + ' |')
+    print('|---|' + '---:|' * len(runs))
+    for op, ms in table.items():
+        print(f'| {op} | ' + ' | '.join(f'{ms[n]:.1f}' for n in runs) + ' |')
+    sums = {n: sum(ms[n] for ms in totals.values()) for n in runs}
+    print('| all ops | ' + ' | '.join(f'{sums[n]:.1f}' for n in runs) + ' |')
 
 
 if __name__ == '__main__':
