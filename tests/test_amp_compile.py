@@ -137,12 +137,37 @@ def test_inductor_compiles_mixnet_s():
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
+def test_ops_without_a_rule_skip_choosing():
+    """An op with no rule, forced path or autotuner runs the reference
+    path without the policy looking at its inputs."""
+    considers = ops.policy.considers_fast_paths
+    assert not considers('conv_norm')  # no rule folds BatchNorm
+    assert considers('mixconv')
+    with ops.prefer(conv_norm='folded'):
+        assert considers('conv_norm')
+    with ops.mode('reference'):
+        assert not considers('mixconv')
+    ops.autotune(True)
+    try:
+        assert considers('conv_norm')
+    finally:
+        ops.autotune(False)
+    original = ops.get_rules()
+    try:
+        ops.set_rules([r for r in original if r.op != 'mixconv'])
+        assert not considers('mixconv')
+        conv = MixConv2d(16, 16, (3, 5))
+        assert _path(conv, torch.randn(1, 16, 12, 12)) == 'reference'
+    finally:
+        ops.set_rules(original)
+
+
 def test_policy_rules_modes_and_autotune():
     conv = MixConv2d(16, 16, (3, 5))
     x = torch.randn(1, 16, 12, 12)
     kind = ops.device_kind(x.device)
     assert kind.startswith('cpu-')
-    original = ops.policy._RULES
+    original = ops.get_rules()
     try:
         # A rule for this very device is followed ...
         ops.set_rules(
@@ -177,7 +202,8 @@ def test_policy_rules_modes_and_autotune():
         # and so does training without a rule for it.
         assert _path(conv, x.requires_grad_()) == 'reference'
     finally:
-        ops.policy._RULES = original
+        ops.set_rules(original)
+    assert ops.get_rules() == ops.RULES
     with ops.mode('export'):
         assert _path(conv, x.detach()) == 'export'
     with ops.mode('reference'):

@@ -105,7 +105,7 @@ def path_taken(module, x, grad) -> str:
 
     seen = []
     original = norm_folding.choose
-    rules = ops.policy._RULES
+    rules = ops.get_rules()
     kind = ops.device_kind(x.device)
 
     def record(*args, **kwargs):
@@ -122,7 +122,7 @@ def path_taken(module, x, grad) -> str:
             module(x.clone().requires_grad_(grad))
     finally:
         norm_folding.choose = original
-        ops.policy._RULES = rules
+        ops.set_rules(rules)
     return seen[-1] if seen else 'reference'  # nothing to choose from
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .policy import choose, needs_grad
+from .policy import choose, considers_fast_paths, needs_grad
 
 
 def batch_norm_affine(
@@ -81,8 +81,8 @@ def conv_norm(
             with ``_conv_forward(x, weight(s), bias(es))``.
         norm: The norm layer after it.
     """
-    if not can_fold(conv, norm):  # e.g. training: nothing to choose
-        return norm(conv(x))
+    if not (considers_fast_paths('conv_norm') and can_fold(conv, norm)):
+        return norm(conv(x))  # e.g. training: nothing to choose
     params = list(conv.parameters()) if torch.is_grad_enabled() else []
     if needs_grad(x, params):
         return norm(conv(x))

@@ -236,12 +236,31 @@ def _index(rules: Sequence[Rule]) -> dict:
 
 
 _RULES = _index(RULES)
+_RULED_OPS = frozenset(r.op for r in RULES)
+_rules: tuple[Rule, ...] = RULES
 
 
 def set_rules(rules: Sequence[Rule]) -> None:
     """Replace the rules (e.g. with ones measured on your own machine)."""
-    global _RULES
-    _RULES = _index(rules)
+    global _RULES, _RULED_OPS, _rules
+    _rules = tuple(rules)
+    _RULES = _index(_rules)
+    _RULED_OPS = frozenset(r.op for r in _rules)
+
+
+def get_rules() -> tuple[Rule, ...]:
+    """The rules in use (:data:`RULES` unless :func:`set_rules` replaced
+    them)."""
+    return _rules
+
+
+def considers_fast_paths(op: str) -> bool:
+    """Whether :func:`choose` may pick a fast path for ``op`` now (mode
+    ``'fast'`` with a forced path, the autotuner or a rule for ``op``), so
+    that an op with nothing to choose skips checking what it could offer."""
+    return _settings['mode'] == 'fast' and (
+        op in _settings['forced'] or _settings['autotune'] or op in _RULED_OPS
+    )
 
 
 def device_kind(device: torch.device) -> str:
@@ -266,6 +285,11 @@ def compute_dtype(x: torch.Tensor) -> torch.dtype:
     if torch.is_autocast_enabled(x.device.type):
         return torch.get_autocast_dtype(x.device.type)
     return x.dtype
+
+
+@functools.cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace('torch.', '')
 
 
 def layout(x: torch.Tensor) -> str:
@@ -373,13 +397,15 @@ def choose(
     forced = _settings['forced'].get(op)
     if forced is not None:
         return forced if forced in candidates else 'reference'
+    if not _settings['autotune'] and op not in _RULED_OPS:
+        return 'reference'
     if torch.compiler.is_compiling():
         return 'reference'
     fast = [c for c in candidates if c != 'export']
     if fast == ['reference']:
         return 'reference'
     phase = 'train' if train else 'infer'
-    dtype = str(compute_dtype(x)).replace('torch.', '')
+    dtype = _dtype_name(compute_dtype(x))
     key = (op, device_kind(x.device), dtype, layout(x), phase)
     if _settings['autotune'] and make_run is not None:
         shape_key = key + (tuple(x.shape),) + tuple(signature)

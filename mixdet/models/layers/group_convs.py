@@ -27,12 +27,12 @@ class GroupConvs(nn.Module):
     @property
     def convs(self) -> list[nn.Conv2d]:
         """The per-group convolutions, in group order."""
-        return list(self.children())
+        return list(self._modules.values())
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        return [conv.weight for conv in self.children()]
+        return [conv.weight for conv in self._modules.values()]
 
     @property
     def biases(self) -> list[torch.Tensor]:
-        return [conv.bias for conv in self.children()]
+        return [conv.bias for conv in self._modules.values()]
