@@ -18,6 +18,10 @@ def test_op_breakdown_names_each_functions_ops():
     relu6_ops = [op for op, ms in table.items() if ms['relu6'] > 0]
     assert relu6_ops and 'aten::silu' not in relu6_ops
     assert all(set(ms) == {'swish', 'relu6'} for ms in table.values())
+    *ops, total = table
+    assert total == 'all ops'
+    for name in ('swish', 'relu6'):
+        assert table[total][name] >= sum(table[op][name] for op in ops)
 
 
 def test_interleaved_alternates_the_order():

@@ -58,7 +58,8 @@ def op_breakdown(
     Returns:
         ``{op name: {function name: ms per call}}``: self time on the CPU,
         or on the GPU where the profile has CUDA kernels; 0 where a
-        function does not run the op.
+        function does not run the op. The last row, ``'all ops'``, is
+        the total over every op.
     """
     from torch.profiler import ProfilerActivity, profile
 
@@ -85,6 +86,8 @@ def op_breakdown(
         for op in sorted(times, key=times.get, reverse=True)[:top]:
             if op not in ops:
                 ops.append(op)
-    return {
+    table = {
         op: {name: per_fn[name].get(op, 0.0) for name in fns} for op in ops
     }
+    table['all ops'] = {name: sum(per_fn[name].values()) for name in fns}
+    return table

@@ -299,10 +299,9 @@ def main(argv=None) -> int:
 
 def print_breakdown(runs: dict, top: int, count: int = 10) -> None:
     """A table of the ms per call each model spends in its costliest
-    ops (eval, no autograd), and the total over all ops."""
+    ops (eval, no autograd), and in all ops."""
     with torch.no_grad():
         table = op_breakdown(runs, calls=count, top=top)
-        totals = op_breakdown(runs, calls=count, top=10**6)
     print(
         f'\nEager latency by op: self time per call in ms ({count} calls '
         f"under torch.profiler; each model's {top} costliest ops)\n"
@@ -311,8 +310,6 @@ def print_breakdown(runs: dict, top: int, count: int = 10) -> None:
     print('|---|' + '---:|' * len(runs))
     for op, ms in table.items():
         print(f'| {op} | ' + ' | '.join(f'{ms[n]:.1f}' for n in runs) + ' |')
-    sums = {n: sum(ms[n] for ms in totals.values()) for n in runs}
-    print('| all ops | ' + ' | '.join(f'{sums[n]:.1f}' for n in runs) + ' |')
 
 
 if __name__ == '__main__':
