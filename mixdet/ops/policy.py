@@ -397,7 +397,7 @@ def choose(
     forced = _settings['forced'].get(op)
     if forced is not None:
         return forced if forced in candidates else 'reference'
-    if not _settings['autotune'] and op not in _RULED_OPS:
+    if not considers_fast_paths(op):  # no rule for op, no autotuner
         return 'reference'
     if torch.compiler.is_compiling():
         return 'reference'
