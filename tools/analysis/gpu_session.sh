@@ -76,10 +76,11 @@ step backbones_bf16_cl 80 tools/analysis/benchmark_backbones.py \
 step ops_bf16_cl 80 tools/analysis/benchmark_mixconv.py --archs s \
     --device "$device" --batch "$batch" --repeats "$rounds" --amp bf16 \
     --channels-last
-# Whole SSDLite: latency (batch 1) and training step, bf16 autocast.
+# Whole SSDLite: latency (batch 1) and training step, bf16 autocast;
+# where the latency goes, by CUDA kernel.
 step ssdlite_bf16 100 tools/analysis/benchmark.py --device "$device" \
     --amp bf16 --train-batch "$batch" --rounds "$((rounds * 2))" \
-    --train-rounds "$rounds" --no-onnx
+    --train-rounds "$rounds" --no-onnx --breakdown 8
 # Last, as it matters least: fp32 op paths.
 step ops_fp32 40 tools/analysis/benchmark_mixconv.py --archs s \
     --device "$device" --batch "$batch" --repeats "$rounds"
