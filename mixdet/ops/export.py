@@ -1,6 +1,6 @@
 """Weights assembled from parameters, as constants of an exported graph."""
 
-from typing import Callable, TypeVar
+from typing import Callable, Optional, Sequence, TypeVar
 
 import torch
 
@@ -23,3 +23,11 @@ def assembled_weight(build: Callable[[], T]) -> T:
         return value.detach()
     finally:
         torch._C._set_tracing_state(state)
+
+
+def concatenated_bias(
+    biases: Sequence[Optional[torch.Tensor]],
+) -> Optional[torch.Tensor]:
+    """The per-group biases as one bias, or None where the groups have
+    none."""
+    return None if biases[0] is None else torch.cat(list(biases))

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from .export import assembled_weight
+from .export import assembled_weight, concatenated_bias
 from .fused_depthwise import FusedDepthwiseConv, pad_kernels
 from .padding import pad_same
 from .policy import choose, needs_grad
@@ -69,8 +69,7 @@ def _kernel_and_bias(weights, biases, path):
     constants of the graph in export."""
 
     def build():
-        bias = None if biases[0] is None else torch.cat(list(biases))
-        return pad_kernels(list(weights)), bias
+        return pad_kernels(list(weights)), concatenated_bias(biases)
 
     return assembled_weight(build) if path == 'export' else build()
 
@@ -86,7 +85,8 @@ def _fused(x, weights, biases, splits, stride, padding, path, autograd):
         weight, bias = _kernel_and_bias(weights, biases, path)
         return F.conv2d(x, weight, bias, stride, pad, groups=x.shape[1])
     if biases[0] is not None:
-        out = out + torch.cat(list(biases)).view(1, -1, 1, 1).to(out.dtype)
+        bias = concatenated_bias(biases)
+        out = out + bias.view(1, -1, 1, 1).to(out.dtype)
     return out
 
 

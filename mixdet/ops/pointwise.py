@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from .export import assembled_weight
+from .export import assembled_weight, concatenated_bias
 from .policy import choose, needs_grad
 
 
@@ -129,8 +129,7 @@ def _grouped(path, x, weights, biases):
         )
 
     def build():
-        bias = None if biases[0] is None else torch.cat(list(biases))
-        return fused_pointwise_weight(weights)[0], bias
+        return fused_pointwise_weight(weights)[0], concatenated_bias(biases)
 
     # Export: constants of the exported graph.
     weight, bias = assembled_weight(build) if path == 'export' else build()
