@@ -1,60 +1,92 @@
-"""Fixes for three upstream problems, applied once when mixdet is imported.
+"""Fixes for upstream problems, applied once when mixdet is imported.
 
 1. mmengine 0.10.7 loads checkpoints with ``torch.load(f)``. Since torch 2.6
    that means ``weights_only=True``, which refuses the numpy arrays and
    mmengine ``HistoryBuffer`` objects in every Runner checkpoint, so
-   ``resume``, ``load_from`` and ``tools/test.py`` fail. mixdet routes
-   mmengine's local (and s3/petrel) checkpoint loads through
-   :func:`mixdet.engine.load_checkpoint_file`, which reads those as
-   validated plain data and never runs code from the file (nor the
-   ``meta['config']`` text that ``Runner.resume`` would execute). torch's
-   own ``torch.load`` is left as it is for every other caller.
-2. mmdet 3.3.0's ``SSDHead.__init__`` skips ``AnchorHead.__init__`` and
+   ``resume``, ``load_from`` and ``tools/test.py`` fail; its http(s) loads
+   use ``weights_only=False``. mixdet routes every checkpoint load of
+   mmengine's (every scheme) through
+   :func:`mixdet.engine.load_checkpoint_file`, which reads Runner
+   checkpoints as validated plain data, never runs code from the file and
+   drops the config text mmengine would execute. torch's own
+   ``torch.load`` is left as it is for every other caller.
+2. mmengine's inferencers, given no config, run the config text of the
+   checkpoint: with mixdet they say to pass the config file instead.
+3. mmdet 3.3.0's ``SSDHead.__init__`` skips ``AnchorHead.__init__`` and
    never sets ``loss_cls``, which ``predict`` reads. We give it the loss it
    actually computes: softmax cross-entropy over ``num_classes + 1``.
-3. An unreadable image fails with its path and a pointer to
-   ``tools/misc/check_dataset.py`` (mmcv's ``LoadImageFromFile``).
+4. An unreadable image keeps mmcv's exception, with a note naming the
+   image and ``tools/misc/check_dataset.py`` (``LoadImageFromFile``).
+5. mmengine's ``is_installed`` warns about the deprecated
+   ``pkg_resources`` twice per process (silenced).
 """
 
 import functools
-import os.path as osp
+import types
 import warnings
 
 _applied = False
 
 
-def load_from_local(filename: str, map_location=None):
-    """mmengine's local-file checkpoint loader, through the safe loader."""
-    from .engine import load_checkpoint_file
+class TorchForCheckpoints(types.ModuleType):
+    """``torch`` as mmengine's checkpoint module sees it: every attribute is
+    torch's, except ``load``, which is mixdet's restricted loader (whatever
+    ``weights_only`` the caller asks for)."""
 
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return load_checkpoint_file(filename, map_location)
+    def __getattr__(self, name: str):
+        import torch
 
+        return getattr(torch, name)
 
-def load_from_ceph(filename: str, map_location=None, backend='petrel'):
-    """mmengine's s3/petrel checkpoint loader, through the safe loader."""
-    from mmengine.fileio import get_file_backend
+    @staticmethod
+    def load(f, map_location=None, **kwargs):
+        from .engine import load_checkpoint_file
 
-    from .engine import load_checkpoint_bytes
-
-    file_backend = get_file_backend(
-        filename, backend_args={'backend': backend}
-    )
-    return load_checkpoint_bytes(file_backend.get(filename), map_location)
+        return load_checkpoint_file(f, map_location)
 
 
 def route_checkpoint_loads() -> None:
-    """Make mmengine's ``load_checkpoint`` / ``Runner`` use the safe
-    loader for files (its other schemes download and call ``torch.load``,
-    whose default is ``weights_only=True``)."""
-    from mmengine.runner.checkpoint import CheckpointLoader
+    """Every checkpoint mmengine loads (``load_checkpoint``, ``Runner``
+    ``load_from`` / ``resume``, ``init_cfg=dict(type='Pretrained')``,
+    inferencers), whatever its scheme (a path, http(s), s3/petrel,
+    torchvision://, open-mmlab://, mmcls://, pavi://), goes through
+    :func:`mixdet.engine.load_checkpoint_file`: each scheme's loader in
+    ``mmengine.runner.checkpoint`` reads with that module's ``torch.load``
+    or ``load_url`` (http, which downloads and then calls
+    ``torch.load(weights_only=False)``), and those two are replaced there,
+    and only there."""
+    from mmengine.runner import checkpoint
 
-    CheckpointLoader.register_scheme('', load_from_local, force=True)
-    CheckpointLoader.register_scheme(
-        [r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], load_from_ceph, force=True
-    )
+    from .engine import load_checkpoint_url
+
+    checkpoint.torch = TorchForCheckpoints('torch')
+    checkpoint.load_url = load_checkpoint_url
+
+
+def refuse_config_from_checkpoint() -> None:
+    """mmengine's inferencers, given no config (``DetInferencer(model=None,
+    weights=CKPT)``), run the config text a checkpoint carries. mixdet's
+    loader drops that text; this says in one line to pass the config file,
+    before anything is loaded."""
+    from mmengine.infer import BaseInferencer
+
+    original = BaseInferencer._init_model
+    if getattr(original, '_mixdet_fixed', False):
+        return
+
+    @functools.wraps(original)
+    def _init_model(self, cfg, weights, device='cpu'):
+        if not cfg:
+            name = type(self).__name__
+            raise ValueError(
+                f'{name}(model=None, weights={weights!r}): mixdet never runs '
+                'the config text inside a checkpoint; pass the config file, '
+                f"e.g. {name}(model='CONFIG.py', weights={weights!r})"
+            )
+        return original(self, cfg, weights, device)
+
+    _init_model._mixdet_fixed = True
+    BaseInferencer._init_model = _init_model
 
 
 def fix_ssd_head_loss_cls() -> None:
@@ -70,10 +102,13 @@ def fix_ssd_head_loss_cls() -> None:
     def __init__(self, *args, **kwargs) -> None:
         original_init(self, *args, **kwargs)
         if 'loss_cls' not in self._modules:
+            from .scope import mmdet_scope
+
             # SSDHead.loss_by_feat computes exactly this loss itself.
-            self.loss_cls = MODELS.build(
-                dict(type='CrossEntropyLoss', use_sigmoid=False)
-            )
+            with mmdet_scope():
+                self.loss_cls = MODELS.build(
+                    dict(type='CrossEntropyLoss', use_sigmoid=False)
+                )
 
     __init__._mixdet_fixed = True
     SSDHead.__init__ = __init__
@@ -94,13 +129,15 @@ def name_unreadable_images() -> None:
         try:
             return original(self, results)
         except Exception as error:
+            # The same exception (callers catch FileNotFoundError, OSError),
+            # with a note that names the image and the checker.
             from .utils.coco_check import CHECKER
 
-            raise RuntimeError(
-                f'cannot read image {results.get("img_path")!r} '
-                f'({type(error).__name__}: {error}); run python {CHECKER} '
-                'CONFIG to list every unreadable image'
-            ) from error
+            error.add_note(
+                f'mixdet: cannot read image {results.get("img_path")!r}; '
+                f'run python {CHECKER} CONFIG to list every unreadable image'
+            )
+            raise
 
     transform._mixdet_fixed = True
     LoadImageFromFile.transform = transform
@@ -122,6 +159,7 @@ def apply() -> None:
         return
     quiet_pkg_resources_warning()
     route_checkpoint_loads()
+    refuse_config_from_checkpoint()
     fix_ssd_head_loss_cls()
     name_unreadable_images()
     _applied = True

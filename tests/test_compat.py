@@ -45,6 +45,12 @@ class ToyData(Dataset):
 
 def make_runner(work_dir, max_iters, checkpoint=None, **kwargs):
     torch.manual_seed(0)  # the same initial weights for every run
+    kwargs.setdefault(
+        'param_scheduler',
+        dict(
+            type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=3
+        ),
+    )
     return Runner(
         model=ToyModel(),
         work_dir=str(work_dir),
@@ -55,9 +61,6 @@ def make_runner(work_dir, max_iters, checkpoint=None, **kwargs):
             collate_fn=dict(type='default_collate'),
         ),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        param_scheduler=dict(
-            type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=3
-        ),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
             checkpoint=checkpoint

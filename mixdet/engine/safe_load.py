@@ -19,25 +19,35 @@ a *stand-in* that records plain data and validates it:
 - ``mmengine...HistoryBuffer``: a :class:`HistoryBufferState` that takes
   ``max_length`` and two 1-D numeric arrays of equal length; a real
   ``HistoryBuffer`` is rebuilt from them. Its pickled
-  ``statistics_methods`` may only name the four built-in methods (through
-  ``builtins.getattr``, which resolves to :func:`statistics_method`) and is
-  then ignored: no class state changes.
+  ``statistics_methods`` (custom ones too) are names, and are ignored: no
+  class state changes.
+- any other global the pickle names: an inert :class:`Reference` (a name,
+  never imported or called). Only :data:`RESOLVABLE` names (mmengine's
+  OneCycle annealing functions) become the real object; a reference
+  anywhere else refuses the file. ``getattr`` only builds longer names.
+- :data:`ALLOCATING_GLOBALS` (``bytearray(N)``, uninitialised tensors and
+  storages) and zip records that inflate beyond their size are refused
+  before anything is unpickled.
 
 The stand-ins are active only inside :func:`load_checkpoint_file` (torch's
 allow-list holds exactly them for that call, under a lock, and is restored
 afterwards), so other code's ``add_safe_globals`` / ``safe_globals`` and the
 hash seed cannot change what is admitted, and ``torch.load`` elsewhere in
-the process behaves as without mixdet. A checkpoint's ``meta['config']``
-(Python source that mmengine's ``Runner.resume`` would execute) is removed.
+the process behaves as without mixdet. The config text mmengine would
+execute (:data:`CONFIG_TEXT_KEYS`) is removed.
 """
 
+import contextlib
+import importlib
 import io
 import logging
 import math
 import os
 import pickle
+import pickletools
 import threading
-from typing import IO, Any, Callable, Union
+import zipfile
+from typing import IO, Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -154,12 +164,16 @@ class HistoryBufferState:
             'statistics_methods'
         }:
             raise _refuse(f'HistoryBuffer state with keys {list(state)}')
+        # The class-wide statistics methods, pickled with every buffer:
+        # names only (custom ones from register_statistics too), ignored.
         methods = state.get('statistics_methods', {})
-        if not isinstance(methods, dict) or any(
-            k not in STATISTICS_METHODS or v != ('HistoryBuffer', k)
+        if not isinstance(methods, dict) or not all(
+            isinstance(k, str) and isinstance(v, Reference)
             for k, v in methods.items()
         ):
-            raise _refuse('HistoryBuffer statistics_methods beyond the four')
+            raise _refuse(
+                'HistoryBuffer statistics_methods that are not names'
+            )
         self.max_length = state['max_length']
         self.log_history = state['_log_history']
         self.count_history = state['_count_history']
@@ -183,16 +197,47 @@ class HistoryBufferState:
         return buffer
 
 
-def statistics_method(obj: Any, name: Any) -> tuple[str, str]:
-    """Stand-in for ``builtins.getattr``: only ``HistoryBuffer.<method>``,
-    answered with a token (the real method is never looked up)."""
+class Reference:
+    """A class or function a checkpoint names, held by its name only: never
+    imported, never called. After loading, a reference is either resolved
+    (only the names in :data:`RESOLVABLE`) or dropped where it is inert (a
+    ``HistoryBuffer``'s pickled statistics methods); anywhere else the file
+    is refused, naming it."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        raise _refuse(f'a call of {self.name}')
+
+    def __repr__(self) -> str:
+        return f'Reference({self.name!r})'
+
+
+# The only references that are resolved to the real object: the annealing
+# functions mmengine's OneCycle schedulers keep in their state dict.
+_ONE_CYCLE = 'mmengine.optim.scheduler.param_scheduler.OneCycleParamScheduler'
+RESOLVABLE = frozenset(
+    f'{_ONE_CYCLE}.{name}' for name in ('_annealing_cos', '_annealing_linear')
+)
+_HISTORY_BUFFER = 'mmengine.logging.history_buffer.HistoryBuffer'
+
+
+def reference_attribute(obj: Any, name: Any) -> Reference:
+    """Stand-in for ``builtins.getattr`` (pickle protocol 2 writes a nested
+    name such as ``OneCycleParamScheduler._annealing_cos`` as a getattr of
+    the class): only an attribute name of a :class:`Reference`, answered
+    with another reference, never looked up."""
     if obj is HistoryBufferState and name in STATISTICS_METHODS:
-        return ('HistoryBuffer', name)
-    raise _refuse(
-        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r})'
-        f'; a checkpoint may only name HistoryBuffer.'
-        f'{{{", ".join(STATISTICS_METHODS)}}}'
-    )
+        obj = Reference(_HISTORY_BUFFER)
+    if not isinstance(obj, Reference) or not (
+        isinstance(name, str) and name.isidentifier()
+    ):
+        raise _refuse(
+            f'getattr({getattr(obj, "__name__", type(obj).__name__)}, '
+            f'{name!r})'
+        )
+    return Reference(f'{obj.name}.{name}')
 
 
 def empty_bytes(*args: Any) -> bytes:
@@ -215,7 +260,7 @@ def _stand_ins() -> list:
         (ArrayToken, 'numpy.ndarray'),
         (DTypeState, 'numpy.dtype'),
         (HistoryBufferState, 'mmengine.logging.history_buffer.HistoryBuffer'),
-        (statistics_method, 'builtins.getattr'),
+        (reference_attribute, 'builtins.getattr'),
         (empty_bytes, 'builtins.bytes'),
         # The unpickler BUILDs these; their own names resolve to nothing
         # more than their validating __setstate__.
@@ -231,13 +276,32 @@ _BARE = (
     HistoryBufferState,
     reconstruct,
     scalar,
-    statistics_method,
+    reference_attribute,
     empty_bytes,
 )
 
 
+def _resolve(reference: Reference) -> Any:
+    """The real object for a name in :data:`RESOLVABLE`; else refused."""
+    if reference.name not in RESOLVABLE:
+        raise _refuse(
+            f'a reference to {reference.name} (a class or function; mixdet '
+            'loads plain data only)'
+        )
+    module, owner, name = reference.name.rsplit('.', 2)
+    return getattr(getattr(importlib.import_module(module), owner), name)
+
+
+def _plain_key(key: Any, memo: dict) -> Any:
+    if _to_plain(key, memo) is not key:
+        raise _refuse('a numpy, HistoryBuffer or reference object in a key')
+    return key
+
+
 def _to_plain(obj: Any, memo: dict) -> Any:
-    """Replace every stand-in in ``obj`` by the value it validated."""
+    """Replace every stand-in in ``obj`` by the value it validated; refuse
+    a stand-in wherever it cannot be converted (a set, a key, an
+    attribute) and a tensor that carries backward hooks."""
     if id(obj) in memo:
         return memo[id(obj)]
     if isinstance(obj, ArrayState):
@@ -250,17 +314,27 @@ def _to_plain(obj: Any, memo: dict) -> Any:
         if not hasattr(obj, 'max_length'):
             raise _refuse('HistoryBuffer without its data')
         memo[id(obj)] = obj.build()
+    elif isinstance(obj, Reference):
+        memo[id(obj)] = _resolve(obj)
     elif isinstance(obj, dict):  # dict, OrderedDict, Counter: in place
         memo[id(obj)] = obj
         for key, value in obj.items():
-            if isinstance(key, (ArrayState, DTypeState, HistoryBufferState)):
-                raise _refuse('a numpy or HistoryBuffer object as a key')
-            obj[key] = _to_plain(value, memo)
+            obj[_plain_key(key, memo)] = _to_plain(value, memo)
+        if getattr(obj, '__dict__', None):  # an OrderedDict's attributes
+            _to_plain(obj.__dict__, memo)
     elif isinstance(obj, list):
         memo[id(obj)] = obj
         obj[:] = [_to_plain(v, memo) for v in obj]
     elif type(obj) is tuple:
         memo[id(obj)] = tuple(_to_plain(v, memo) for v in obj)
+    elif isinstance(obj, (set, frozenset)):
+        memo[id(obj)] = obj
+        for value in obj:
+            _plain_key(value, memo)
+    elif isinstance(obj, torch.Tensor):
+        if obj._backward_hooks:
+            raise _refuse('a tensor with backward hooks')
+        memo[id(obj)] = obj
     elif any(obj is bare for bare in _BARE):
         raise _refuse(f'a bare {getattr(obj, "__name__", obj)}')
     else:
@@ -268,17 +342,32 @@ def _to_plain(obj: Any, memo: dict) -> Any:
     return memo[id(obj)]
 
 
-def _drop_config_source(checkpoint: Any, source: str) -> None:
-    """Remove ``meta['config']``: Python text that mmengine would run."""
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if isinstance(meta, dict) and 'config' in meta:
-        del meta['config']
-        print_log(
-            f"{source}: ignored meta['config'] (mixdet never executes code "
-            'from a checkpoint)',
-            logger='current',
-            level=logging.WARNING,
-        )
+# Where mmengine / mmdet read config text from a checkpoint and run it
+# (``Config.fromstring`` executes Python): ``Runner.resume`` reads
+# ``meta['config']``; ``BaseInferencer`` (``DetInferencer(model=None,
+# weights=...)``) reads ``message_hub['runtime_info']['cfg']``, else
+# ``meta['cfg']``. tests/test_checkpoint_safety.py greps the installed
+# mmengine and mmdet for every such place.
+CONFIG_TEXT_KEYS = (
+    ('meta', 'config'),
+    ('meta', 'cfg'),
+    ('message_hub', 'runtime_info', 'cfg'),
+)
+
+
+def drop_config_text(checkpoint: Any) -> list[str]:
+    """Remove every config text mmengine or mmdet would execute from
+    ``checkpoint`` (see :data:`CONFIG_TEXT_KEYS`); returns what it removed,
+    as ``meta.cfg``-style names."""
+    removed = []
+    for *path, key in CONFIG_TEXT_KEYS:
+        holder = checkpoint
+        for part in path:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and key in holder:
+            del holder[key]
+            removed.append('.'.join([*path, key]))
+    return removed
 
 
 def load_checkpoint_file(
@@ -298,28 +387,128 @@ def load_checkpoint_file(
             (:class:`CheckpointRefused` for refused numpy / HistoryBuffer
             content).
     """
+    stand_ins = _stand_ins()
+    ours = {name for _, name in stand_ins[:-1]}
     with _LOCK:
         others = torch.serialization.get_safe_globals()
         torch.serialization.clear_safe_globals()
-        torch.serialization.add_safe_globals(_stand_ins())
         try:
+            torch.serialization.add_safe_globals(
+                stand_ins
+                + [
+                    (Reference(name), name)
+                    for name in _named_globals(file)
+                    if name not in ours
+                ]
+            )
             checkpoint = torch.load(
                 file, map_location=map_location, weights_only=True
             )
+            checkpoint = _to_plain(checkpoint, {})
         except pickle.UnpicklingError as error:
             raise CheckpointRefused(
                 f'{_name(file)} holds more than plain data (tensors, '
                 'numbers, strings, containers, numeric numpy arrays, '
                 f'HistoryBuffer logs): {_reason(error)}. mixdet never '
-                'loads such a file; re-save its weights as a plain state '
-                'dict where it came from, if you trust it'
+                'loads such a file. If you trust it: '
+                'torch.load(path, weights_only=False), then torch.save the '
+                "plain state dict you need (e.g. ckpt['state_dict'])"
             ) from None
         finally:
             torch.serialization.clear_safe_globals()
             torch.serialization.add_safe_globals(others)
-    checkpoint = _to_plain(checkpoint, {})
-    _drop_config_source(checkpoint, _name(file))
+    removed = drop_config_text(checkpoint)
+    if removed:
+        print_log(
+            f'{_name(file)}: config text {", ".join(removed)} dropped '
+            '(mixdet never runs code from a checkpoint)',
+            logger='current',
+            level=logging.DEBUG,
+        )
     return checkpoint
+
+
+# Globals torch's weights_only list admits that a Runner checkpoint never
+# names, and that build memory from a number in the file: ``bytearray(N)``
+# allocates N bytes; the legacy tensor classes and untyped storages
+# allocate without initialising (leftover heap data). Refused before
+# anything is unpickled. (``torch.Tensor`` itself stays: checkpoints of
+# compiled models name it, as the type ``_rebuild_from_type_v2`` rebuilds.)
+ALLOCATING_GLOBALS = frozenset(
+    ['builtins.bytearray', 'torch.UntypedStorage']
+    + ['torch.storage.UntypedStorage', 'torch.storage.TypedStorage']
+    + [
+        f'{module}.{kind}Tensor'
+        for module in ('torch', 'torch.cuda')
+        for kind in (
+            'Double Float Half BFloat16 Long Int Short Char Byte Bool '
+            'ComplexFloat ComplexDouble'
+        ).split()
+    ]
+)
+# A record may decompress to at most this much more than it stores (torch
+# writes records uncompressed, so a real checkpoint never comes close).
+RECORD_SLACK = 1 << 16
+
+
+def _pickled_globals(data: Union[bytes, IO[bytes]], count: int) -> list:
+    """The ``module.name`` of every GLOBAL in the first ``count`` pickles
+    of ``data``, read without running them."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    names = []
+    for _ in range(count):
+        for opcode, arg, _ in pickletools.genops(stream):
+            if opcode.name == 'GLOBAL':
+                module, name = arg.split(' ', 1)
+                module = 'builtins' if module == '__builtin__' else module
+                names.append(f'{module}.{name}')
+    return names
+
+
+def _named_globals(file: Any) -> list[str]:
+    """Every global a checkpoint's pickle names, read without running it or
+    reading the tensor data (zip: its ``data.pkl``; legacy format: the
+    pickles before the storages). Each becomes an inert
+    :class:`Reference`, except those in :data:`ALLOCATING_GLOBALS` and a
+    zip record that decompresses far beyond its size, which refuse the
+    file up front."""
+    start = None if isinstance(file, (str, os.PathLike)) else file.tell()
+    try:
+        if zipfile.is_zipfile(file):
+            with zipfile.ZipFile(file) as archive:
+                for info in archive.infolist():
+                    if info.file_size > info.compress_size + RECORD_SLACK:
+                        raise _refuse(
+                            f'record {info.filename} expands from '
+                            f'{info.compress_size} to {info.file_size} bytes'
+                        )
+                pickles = [
+                    n for n in archive.namelist() if n.endswith('data.pkl')
+                ]
+                data = archive.read(pickles[0]) if len(pickles) == 1 else b''
+            names = _pickled_globals(data, 1)
+        else:
+            if start is not None:
+                file.seek(start)
+            with (
+                open(file, 'rb')
+                if start is None
+                else contextlib.nullcontext(file)
+            ) as stream:
+                # magic number, protocol, system info, the checkpoint
+                names = _pickled_globals(stream, 4)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        names = []  # torch.load says what is wrong with the file
+    finally:
+        if start is not None:
+            file.seek(start)
+    allocating = sorted(set(names) & ALLOCATING_GLOBALS)
+    if allocating:
+        raise _refuse(
+            f'{", ".join(allocating)} (builds memory from a number in the '
+            'file; a Runner checkpoint never names it)'
+        )
+    return sorted(set(names))
 
 
 def _name(file: Any) -> str:
@@ -327,18 +516,48 @@ def _name(file: Any) -> str:
 
 
 def _reason(error: pickle.UnpicklingError) -> str:
-    """The unpickler's own words, without torch's advice to turn the
-    check off."""
+    """The unpickler's own words, without torch's advice (to turn the check
+    off, or to allow-list the global, which mixdet's load does not honour)."""
     text = str(error)
-    marker = 'WeightsUnpickler error:'
-    if marker in text:
-        text = text.split(marker, 1)[1]
-        text = text.split('Check the documentation', 1)[0]
+    for marker in ('WeightsUnpickler error:', 'from a trusted source.'):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    text = text.split('Check the documentation', 1)[0]
+    text = text.split(' Please use `torch.serialization', 1)[0]
     text = ' '.join(text.split())
-    return text.replace('refused checkpoint content: ', '')
+    return text.replace('refused checkpoint content: ', '').rstrip('.')
 
 
 def load_checkpoint_bytes(data: bytes, map_location: Any = None) -> Any:
     """:func:`load_checkpoint_file` for a checkpoint held in memory."""
     with io.BytesIO(data) as buffer:
         return load_checkpoint_file(buffer, map_location)
+
+
+def load_checkpoint_url(
+    url: str,
+    model_dir: Optional[str] = None,
+    map_location: Any = None,
+    progress: bool = True,
+    check_hash: bool = False,
+    file_name: Optional[str] = None,
+) -> Any:
+    """mmengine's ``load_url`` (http/https checkpoints), read with
+    :func:`load_checkpoint_file`: the file is downloaded into torch's hub
+    cache (``model_dir``) as ``torch.hub.load_state_dict_from_url`` does,
+    once, and never unpickled with ``weights_only=False``."""
+    from urllib.parse import urlparse
+
+    from torch.hub import HASH_REGEX, download_url_to_file, get_dir
+
+    model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    name = file_name or os.path.basename(urlparse(url).path)
+    cached = os.path.join(model_dir, name)
+    if not os.path.exists(cached):
+        match = HASH_REGEX.search(name) if check_hash else None
+        download_url_to_file(
+            url, cached, match.group(1) if match else None, progress=progress
+        )
+    return load_checkpoint_file(cached, map_location)
