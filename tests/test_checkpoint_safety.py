@@ -16,9 +16,11 @@ from mmengine.runner import load_checkpoint
 
 from mixdet.engine import (
     CheckpointRefused,
+    ResumeError,
     find_resume_checkpoint,
     is_complete_checkpoint,
     load_checkpoint_file,
+    read_problem,
 )
 
 from .helpers import REPO_DIR
@@ -50,23 +52,6 @@ class Reduce:
 
 def numpy_core():
     return getattr(np, '_core', None) or np.core
-
-
-def test_config_source_in_meta_is_never_executed(tmp_path, runner_checkpoint):
-    marker = tmp_path / 'pwned'
-    checkpoint = load_checkpoint_file(runner_checkpoint)
-    checkpoint['meta']['config'] = (
-        f"x = __import__('os').system('touch {marker}')"
-    )
-    evil = save_raw(tmp_path / 'evil.pth', checkpoint)
-    # mmengine's Runner.resume would pass this to Config.fromstring.
-    runner = make_runner(
-        tmp_path / 'w', max_iters=3, resume=True, load_from=evil
-    )
-    runner.train()
-    assert runner.iter == 3
-    assert not marker.exists()
-    assert 'config' not in load_checkpoint_file(evil)['meta']
 
 
 def test_object_array_from_raw_bytes_is_refused(tmp_path):
@@ -115,8 +100,8 @@ def test_numeric_arrays_and_scalars_round_trip(tmp_path):
 
 
 def test_history_buffer_state_cannot_change_class_state(tmp_path):
+    buffer = HistoryBuffer([1.0, 3.0], [1, 1])  # sets the defaults
     before = dict(HistoryBuffer._statistics_methods)
-    buffer = HistoryBuffer([1.0, 3.0], [1, 1])
     # A checkpoint that maps 'mean' to HistoryBuffer.max.
     forged = Reduce(
         HistoryBuffer,
@@ -129,10 +114,11 @@ def test_history_buffer_state_cannot_change_class_state(tmp_path):
         ),
     )
     path = save_raw(tmp_path / 'forged.pth', {'b': forged})
-    with pytest.raises(CheckpointRefused, match='statistics_methods'):
-        load_checkpoint_file(path)
+    # The pickled methods are names only, and ignored.
+    loaded = load_checkpoint_file(path)['b']
     assert HistoryBuffer._statistics_methods == before
     assert buffer.statistics('mean') == 2.0
+    assert loaded.statistics('mean') == 1.0
     # A real Runner checkpoint leaves the class alone too.
     for bad_state in (
         dict(max_length=10, _log_history=np.array([1.0])),  # missing key
@@ -289,7 +275,7 @@ def test_mmengine_hook_loses_the_checkpoint_on_the_same_kill(tmp_path):
     assert not is_complete_checkpoint(str(work_dir / 'iter_4.pth'))
 
 
-def test_resume_falls_back_to_newest_complete(tmp_path, runner_checkpoint):
+def test_resume_skips_saves_cut_short(tmp_path, runner_checkpoint):
     data = open(runner_checkpoint, 'rb').read()
     for name in ('iter_2.pth', 'iter_4.pth'):
         (tmp_path / name).write_bytes(data)
@@ -297,7 +283,462 @@ def test_resume_falls_back_to_newest_complete(tmp_path, runner_checkpoint):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_6.pth'))
     found, note = find_resume_checkpoint(str(tmp_path))
     assert found == str(tmp_path / 'iter_4.pth')
-    assert 'incomplete' in note and 'iter_4.pth' in note
+    assert 'cut short' in note and 'iter_6.pth' in note
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'gone.pth'))
     found, note = find_resume_checkpoint(str(tmp_path))
     assert found == str(tmp_path / 'iter_4.pth') and 'does not exist' in note
+
+
+def test_resume_never_passes_a_whole_unreadable_checkpoint(
+    tmp_path, runner_checkpoint
+):
+    """A complete file the loader refuses stops --resume: resuming from an
+    older one, or afresh, would later overwrite it."""
+    data = open(runner_checkpoint, 'rb').read()
+    (tmp_path / 'iter_2.pth').write_bytes(data)
+    evil = save_raw(
+        tmp_path / 'iter_4.pth', {'meta': Reduce(os.system, ('true',))}
+    )
+    before = open(evil, 'rb').read()
+    with pytest.raises(ResumeError, match='iter_4.pth cannot be read'):
+        find_resume_checkpoint(str(tmp_path))
+    assert open(evil, 'rb').read() == before
+    # Only saves cut short: nothing to resume, and nothing starts either.
+    os.remove(tmp_path / 'iter_2.pth')
+    (tmp_path / 'iter_4.pth').write_bytes(data[:100])
+    with pytest.raises(ResumeError, match='cut short'):
+        find_resume_checkpoint(str(tmp_path))
+    # An empty work dir starts afresh.
+    found, note = find_resume_checkpoint(str(tmp_path / 'new'))
+    assert found is None and 'starting afresh' in note
+
+
+def test_legacy_format_checkpoint_resumes(tmp_path, runner_checkpoint):
+    """torch.save(..., _use_new_zipfile_serialization=False): what the
+    Runner and tools/test.py read, --resume reads too."""
+    state = torch.load(runner_checkpoint, weights_only=False)
+    legacy = tmp_path / 'iter_2.pth'
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    assert not is_complete_checkpoint(str(legacy))  # not a zip
+    assert read_problem(str(legacy)) is None
+    assert_same(load_checkpoint_file(str(legacy)), drop_config(state))
+    assert find_resume_checkpoint(str(tmp_path)) == (str(legacy), '')
+    resumed = make_runner(
+        tmp_path / 'w', max_iters=4, resume=True, load_from=str(legacy)
+    )
+    resumed.train()
+    straight = make_runner(tmp_path / 'straight', max_iters=4)
+    straight.train()
+    assert torch.equal(
+        resumed.model.linear.weight, straight.model.linear.weight
+    )
+
+
+def test_train_tool_resume_refuses_before_writing(tmp_path, capsys):
+    """tools/train.py --resume over an unreadable checkpoint exits 2 with
+    one line and leaves the work dir as it was."""
+    from .helpers import DEMO_CONFIG, load_tool
+
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    evil = save_raw(
+        work_dir / 'epoch_1.pth', {'x': Reduce(os.system, ('true',))}
+    )
+    before = sorted(os.listdir(work_dir)), open(evil, 'rb').read()
+    for resume in (['--resume'], ['--resume', evil]):
+        code = load_tool('train.py').main(
+            [DEMO_CONFIG, '--work-dir', str(work_dir), *resume]
+        )
+        err = capsys.readouterr().err
+        assert code == 2 and 'epoch_1.pth' in err and 'cannot be read' in err
+        assert len(err.strip().splitlines()) == 1
+        assert (
+            sorted(os.listdir(work_dir)),
+            open(evil, 'rb').read(),
+        ) == before
+
+
+# --- config text: never executed, wherever mmengine / mmdet read it -------
+
+
+def config_text_readers() -> set:
+    """Every file of the installed mmengine, mmdet and mmcv that calls
+    ``Config.fromstring`` (which executes Python), but its definition."""
+    import mmcv
+    import mmdet
+    import mmengine
+
+    found = set()
+    for package in (mmengine, mmdet, mmcv):
+        root = os.path.dirname(package.__file__)
+        for folder, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(folder, name)
+                if not name.endswith('.py') or '.mim' in path:
+                    continue
+                text = open(path, encoding='utf-8').read()
+                if 'fromstring(' in text.replace('def fromstring(', ''):
+                    found.add(os.path.relpath(path, os.path.dirname(root)))
+    return found
+
+
+def test_every_place_that_reads_config_text_is_covered():
+    """The places mmengine / mmdet read config text from a checkpoint and
+    run it; a new one in an upgrade fails here until CONFIG_TEXT_KEYS
+    covers it."""
+    from mixdet.engine.safe_load import CONFIG_TEXT_KEYS
+
+    assert config_text_readers() == {
+        'mmengine/runner/runner.py',
+        'mmengine/runner/_flexible_runner.py',
+        'mmengine/infer/infer.py',
+    }
+    import mmengine
+
+    root = os.path.dirname(mmengine.__file__)
+    infer = open(os.path.join(root, 'infer', 'infer.py')).read()
+    runner = open(os.path.join(root, 'runner', 'runner.py')).read()
+    assert "checkpoint['message_hub']['runtime_info']['cfg']" in infer
+    assert "meta['cfg']" in infer
+    assert "checkpoint['meta']['config']" in runner
+    assert set(CONFIG_TEXT_KEYS) == {
+        ('meta', 'config'),
+        ('meta', 'cfg'),
+        ('message_hub', 'runtime_info', 'cfg'),
+    }
+
+
+def payload_checkpoint(tmp_path, runner_checkpoint, marker) -> str:
+    """A real Runner checkpoint whose every config text creates ``marker``
+    when executed."""
+    checkpoint = torch.load(runner_checkpoint, weights_only=False)
+    code = f"x = __import__('os').system('touch {marker}')"
+    checkpoint['meta']['config'] = code
+    checkpoint['meta']['cfg'] = code
+    checkpoint['message_hub']['runtime_info']['cfg'] = code
+    return save_raw(tmp_path / 'evil.pth', checkpoint)
+
+
+def test_config_text_is_never_executed(tmp_path, runner_checkpoint):
+    from mmdet.apis import DetInferencer
+
+    marker = tmp_path / 'pwned'
+    evil = payload_checkpoint(tmp_path, runner_checkpoint, marker)
+    loaded = load_checkpoint_file(evil)
+    assert 'config' not in loaded['meta'] and 'cfg' not in loaded['meta']
+    assert 'cfg' not in loaded['message_hub']['runtime_info']
+    # Runner.resume (meta['config']).
+    runner = make_runner(
+        tmp_path / 'w', max_iters=3, resume=True, load_from=evil
+    )
+    runner.train()
+    assert runner.iter == 3
+    # mmengine's "config from the checkpoint" inferencer path.
+    with pytest.raises(ValueError, match='pass the config file'):
+        DetInferencer(model=None, weights=evil)
+    assert not marker.exists()
+
+
+class LoopbackServer:
+    """Serves one folder over http on 127.0.0.1 (a thread, stopped on exit)."""
+
+    def __init__(self, folder):
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(folder)
+        )
+        handler.log_message = lambda *args: None
+        self.server = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), handler
+        )
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_http_checkpoints_go_through_the_same_loader(
+    tmp_path, runner_checkpoint, monkeypatch
+):
+    """load_from / resume from an http URL: no config text runs, no pickle
+    code runs (mmengine's own http path unpickles with weights_only=False)."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    served = tmp_path / 'served'
+    served.mkdir()
+    marker = tmp_path / 'pwned'
+    evil = payload_checkpoint(served, runner_checkpoint, marker)
+    save_raw(
+        served / 'code.pth',
+        {'state_dict': Reduce(os.system, (f'touch {marker}',))},
+    )
+    with LoopbackServer(served) as server:
+        runner = make_runner(
+            tmp_path / 'w',
+            max_iters=3,
+            resume=True,
+            load_from=f'{server.url}/{os.path.basename(evil)}',
+        )
+        runner.train()
+        assert runner.iter == 3
+        with pytest.raises(pickle.UnpicklingError, match=r'\.system'):
+            load_checkpoint(ToyModel(), f'{server.url}/code.pth')
+    assert not marker.exists()
+
+
+def test_every_mmengine_scheme_reads_through_mixdet():
+    """Each scheme loader of mmengine's CheckpointLoader reads with its
+    module's torch.load / load_url, which are mixdet's; and mmengine calls
+    torch.load nowhere else."""
+    import mmengine
+    from mmengine.runner import checkpoint
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mixdet.engine import load_checkpoint_url
+
+    for prefix, loader in CheckpointLoader._schemes.items():
+        assert loader.__globals__ is vars(checkpoint), prefix
+    assert checkpoint.load_url is load_checkpoint_url
+    assert checkpoint.torch.load.__module__ == 'mixdet.compat'
+    assert checkpoint.torch.Tensor is torch.Tensor
+    root = os.path.dirname(mmengine.__file__)
+    callers = set()
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith('.py'):
+                path = os.path.join(folder, name)
+                if 'torch.load(' in open(path, encoding='utf-8').read():
+                    callers.add(os.path.relpath(path, root))
+    # hub.py is load_url, replaced in the checkpoint module.
+    assert callers == {'runner/checkpoint.py', 'utils/dl_utils/hub.py'}
+
+
+# --- every checkpoint a stock mmengine Runner writes ----------------------
+
+
+def assert_same(a, b, where='checkpoint'):
+    """Deep equality of two loaded checkpoints (tensors, arrays, buffers,
+    functions by identity)."""
+    assert type(a) is type(b), (where, type(a), type(b))
+    if isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            assert_same(a[key], b[key], f'{where}.{key}')
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f'{where}[{i}]')
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b), where
+    elif isinstance(a, HistoryBuffer):
+        assert_same(a.data, b.data, where)
+        assert a.max_length == b.max_length, where
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b), where
+    else:
+        assert a == b, (where, a, b)
+
+
+def drop_config(checkpoint):
+    from mixdet.engine import drop_config_text
+
+    drop_config_text(checkpoint)
+    return checkpoint
+
+
+# Arguments that build each registered parameter scheduler; a scheduler
+# added to mmengine fails the test until it is listed here.
+SCHEDULER_ARGS = {
+    'ConstantParamScheduler': dict(factor=0.5),
+    'CosineAnnealingParamScheduler': dict(T_max=4),
+    'ExponentialParamScheduler': dict(gamma=0.9),
+    'LinearParamScheduler': dict(),
+    'MultiStepParamScheduler': dict(milestones=[1, 2]),
+    'OneCycleParamScheduler': dict(eta_max=0.5, total_steps=10),
+    'PolyParamScheduler': dict(),
+    'StepParamScheduler': dict(step_size=2),
+    'CosineRestartParamScheduler': dict(
+        periods=[2, 2], restart_weights=[1, 0.5], eta_min=0.0
+    ),
+    'ReduceOnPlateauParamScheduler': dict(monitor='loss'),
+}
+
+
+def registered_schedulers() -> dict:
+    import mmengine.optim  # noqa: F401  (registers them)
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    return dict(PARAM_SCHEDULERS.module_dict)
+
+
+@pytest.mark.parametrize('name', sorted(registered_schedulers()))
+def test_every_param_scheduler_state_loads_as_pickle_does(tmp_path, name):
+    base = name
+    for suffix in ('LR', 'Momentum'):
+        base = base.removesuffix(suffix)
+    base = base if base.endswith('ParamScheduler') else base + 'ParamScheduler'
+    assert base in SCHEDULER_ARGS, f'no arguments known for {name}'
+    kwargs = dict(SCHEDULER_ARGS[base])
+    if name.endswith('ParamScheduler'):
+        kwargs['param_name'] = 'lr'
+    optimizer = torch.optim.SGD(nn_params(), lr=0.1, momentum=0.9)
+    scheduler = registered_schedulers()[name](optimizer, **kwargs)
+    for _ in range(3):
+        optimizer.step()
+        if 'ReduceOnPlateau' in name:
+            scheduler.step({'loss': 1.0})
+        else:
+            scheduler.step()
+    path = save_raw(
+        tmp_path / 'sched.pth',
+        {'param_schedulers': [scheduler.state_dict()], 'meta': {'iter': 3}},
+    )
+    assert_same(
+        load_checkpoint_file(path), torch.load(path, weights_only=False)
+    )
+
+
+def nn_params():
+    return [torch.nn.Parameter(torch.zeros(2))]
+
+
+def test_one_cycle_runner_checkpoint_resumes(tmp_path, monkeypatch):
+    """mmengine's OneCycle scheduler keeps its annealing function in its
+    state: it loads as that function, never as a call, and the run resumes
+    exactly as it does from torch.load(weights_only=False). (mmengine's
+    OneCycle resume is not bit-identical to an uninterrupted run either
+    way.)"""
+    from mmengine.runner import checkpoint
+
+    scheduler = dict(
+        type='OneCycleLR', eta_max=0.2, total_steps=6, by_epoch=False
+    )
+    make_runner(tmp_path / 'a', max_iters=2, param_scheduler=scheduler).train()
+    path = str(tmp_path / 'a' / 'iter_2.pth')
+    state = load_checkpoint_file(path)
+    assert_same(state, drop_config(torch.load(path, weights_only=False)))
+    weights = []
+    for name, load in [
+        ('mixdet', checkpoint.torch.load),
+        ('pickle', lambda f, map_location=None, **kw: torch.load(
+            f, map_location=map_location, weights_only=False
+        )),
+    ]:  # fmt: skip
+        monkeypatch.setattr(type(checkpoint.torch), 'load', staticmethod(load))
+        resumed = make_runner(
+            tmp_path / name,
+            max_iters=6,
+            resume=True,
+            load_from=path,
+            param_scheduler=scheduler,
+        )
+        resumed.train()
+        weights.append(resumed.model.linear.weight.detach().clone())
+    assert torch.equal(*weights)
+
+
+def test_custom_history_statistics_load_by_name(tmp_path):
+    """After HistoryBuffer.register_statistics, Runner checkpoints still
+    load; the statistic is named in the file and never imported or run."""
+
+    def weighted_mean(self, window_size):
+        raise AssertionError('a checkpoint load must not call this')
+
+    weighted_mean.__qualname__ = 'weighted_mean'
+    weighted_mean.__module__ = __name__
+    globals()['weighted_mean'] = weighted_mean
+    methods = HistoryBuffer._statistics_methods
+    saved = dict(methods)
+    HistoryBuffer.register_statistics(weighted_mean)
+    try:
+        make_runner(tmp_path, max_iters=2).train()
+        path = str(tmp_path / 'iter_2.pth')
+        del methods['weighted_mean']  # a later process never registered it
+        state = load_checkpoint_file(path)
+        assert methods == saved
+        assert_same(state, drop_config(torch.load(path, weights_only=False)))
+    finally:
+        methods.clear()
+        methods.update(saved)
+        globals().pop('weighted_mean', None)
+
+
+def test_refusal_names_the_global_and_gives_working_advice(tmp_path):
+    path = save_raw(tmp_path / 'x.pth', {'x': Reduce(os.system, ('true',))})
+    with pytest.raises(CheckpointRefused) as info:
+        load_checkpoint_file(path)
+    text = str(info.value)
+    assert 'os.system' in text or 'posix.system' in text
+    assert 'add_safe_globals' not in text
+    assert 'weights_only=False' in text
+
+
+@pytest.mark.parametrize(
+    'payload',
+    [
+        Reduce(bytearray, (1 << 40,)),  # 1 TiB from a 5-byte number
+        Reduce(torch.FloatTensor, (1 << 20,)),  # leftover heap data
+        Reduce(torch.UntypedStorage, (1 << 20,)),
+    ],
+    ids=['bytearray', 'FloatTensor', 'UntypedStorage'],
+)
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+def test_allocating_globals_are_refused_before_unpickling(
+    tmp_path, payload, legacy
+):
+    path = tmp_path / 'bomb.pth'
+    torch.save(
+        {'state_dict': {}, 'meta': payload},
+        path,
+        _use_new_zipfile_serialization=not legacy,
+    )
+    with pytest.raises(CheckpointRefused, match='builds memory'):
+        load_checkpoint_file(path)
+
+
+def test_compressed_record_bomb_is_refused(tmp_path, runner_checkpoint):
+    """A zip record that inflates far beyond its stored size (torch never
+    compresses records) is refused before it is read."""
+    import zipfile
+
+    bomb = tmp_path / 'bomb.pth'
+    with (
+        zipfile.ZipFile(runner_checkpoint) as src,
+        zipfile.ZipFile(bomb, 'w') as dst,
+    ):
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        prefix = src.namelist()[0].split('/')[0]
+        dst.writestr(
+            f'{prefix}/data/999',
+            bytes(64 << 20),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
+    with pytest.raises(CheckpointRefused, match='expands'):
+        load_checkpoint_file(bomb)
+
+
+def test_stand_ins_cannot_hide_in_sets_keys_or_tensor_hooks(tmp_path):
+    from collections import OrderedDict
+
+    hooked = Reduce(
+        torch._utils._rebuild_parameter,
+        (torch.zeros(2), False, OrderedDict([(0, HistoryBuffer)])),
+    )
+    for name, obj in {
+        'set': {'s': {HistoryBuffer}},
+        'key': {(1, np.dtype('f4')): 1},
+        'hooks': {'w': hooked},
+    }.items():
+        path = save_raw(tmp_path / f'{name}.pth', obj)
+        with pytest.raises(pickle.UnpicklingError):
+            load_checkpoint_file(path)

@@ -186,13 +186,19 @@ def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):
 
 
 def test_unreadable_image_is_named_when_met(tmp_path):
+    """The hint comes as a note on mmcv's own exception, whose type
+    callers catch (mmcv's test_load_img expects FileNotFoundError)."""
     from mmcv.transforms import LoadImageFromFile
 
     import mixdet  # noqa: F401  (names unreadable images)
 
     bad = tmp_path / 'broken.jpg'
     bad.write_bytes(b'not an image')
-    with pytest.raises(RuntimeError) as info:
-        LoadImageFromFile()(dict(img_path=str(bad)))
-    assert str(bad) in str(info.value)
-    assert 'tools/misc/check_dataset.py' in str(info.value)
+    missing = tmp_path / 'missing.jpg'
+    for path, kind in ((bad, Exception), (missing, FileNotFoundError)):
+        with pytest.raises(kind) as info:
+            LoadImageFromFile()(dict(img_path=str(path)))
+        assert type(info.value) is not RuntimeError
+        (note,) = info.value.__notes__
+        assert str(path) in note
+        assert 'tools/misc/check_dataset.py' in note

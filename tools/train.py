@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.engine import find_resume_checkpoint, is_complete_checkpoint
+from mixdet.engine import ResumeError, find_resume_checkpoint, read_problem
 from mixdet.utils import ConfigError, load_tool_config
 from mixdet.utils.tool_config import (
     add_own_data_arguments,
@@ -70,8 +70,12 @@ def build_config(args: argparse.Namespace) -> Config:
             )
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        # The newest complete checkpoint, never a truncated one.
-        found, note = find_resume_checkpoint(cfg.work_dir)
+        # The newest readable checkpoint; never one that would later be
+        # overwritten unread.
+        try:
+            found, note = find_resume_checkpoint(cfg.work_dir)
+        except ResumeError as error:
+            raise ConfigError(str(error)) from None
         if note:
             print(f'--resume: {note}')
         cfg.resume = found is not None
@@ -81,11 +85,12 @@ def build_config(args: argparse.Namespace) -> Config:
             raise ConfigError(
                 f'--resume checkpoint {args.resume!r} does not exist'
             )
-        if not is_complete_checkpoint(args.resume):
+        problem = read_problem(args.resume)
+        if problem is not None:
             raise ConfigError(
-                f'--resume checkpoint {args.resume!r} is incomplete or not '
-                'a torch checkpoint (a save that was cut short?); pass '
-                '--resume alone to take the newest complete one'
+                f'--resume checkpoint {args.resume!r} cannot be read '
+                f'({problem}); pass --resume alone to take the newest '
+                'readable one'
             )
         cfg.resume = True
         cfg.load_from = args.resume

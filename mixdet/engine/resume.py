@@ -1,4 +1,11 @@
-"""Which checkpoint ``--resume`` (auto) continues from."""
+"""Which checkpoint ``--resume`` (auto) continues from.
+
+A checkpoint is resumable when mixdet's loader reads it (zip or legacy
+format). A save cut short (a zip without its directory, a file that ends
+early) is skipped for an older readable one, saying so: it holds nothing to
+lose. A whole file that cannot be read stops the resume: training afresh or
+from an older checkpoint would later overwrite it.
+"""
 
 import glob
 import os
@@ -8,9 +15,16 @@ import zipfile
 from typing import Optional
 
 from .checkpoint_hook import PARTIAL_SUFFIX
+from .safe_load import load_checkpoint_file
 
 # mmengine's CheckpointHook names: epoch_N.pth, iter_N.pth.
 _STEP = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+class ResumeError(ValueError):
+    """No checkpoint to resume from that can be read, while a checkpoint
+    that cannot be read is there (so nothing may start)."""
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -25,39 +39,89 @@ def is_complete_checkpoint(path: str) -> bool:
         return False
 
 
-def find_resume_checkpoint(work_dir: str) -> tuple[Optional[str], str]:
-    """The checkpoint to resume from in ``work_dir``, and a note.
+def read_problem(path: str) -> Optional[str]:
+    """Why mixdet's loader cannot read ``path`` (None: it can)."""
+    try:
+        load_checkpoint_file(path, map_location='cpu')
+    except Exception as error:  # torch raises many kinds for a bad file
+        text = ' '.join(str(error).split())
+        return f'{type(error).__name__}: {text[:300]}'
+    return None
 
-    The file named by ``last_checkpoint`` if it is complete; else the newest
-    complete ``epoch_N.pth`` / ``iter_N.pth`` (highest N, then newest file),
-    with a note that says why. ``(None, note)`` when there is none.
-    """
-    named = None
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip() or None
-        if named and is_complete_checkpoint(named):
-            return named, ''
-    candidates = [
+
+def is_cut_short(path: str, problem: str) -> bool:
+    """Whether an unreadable ``path`` is a save that was cut short."""
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    if head == _ZIP_MAGIC:
+        return not is_complete_checkpoint(path)
+    return os.path.getsize(path) == 0 or 'EOF' in problem
+
+
+def _candidates(work_dir: str, named: Optional[str]) -> list[str]:
+    """``named`` first, then every ``epoch_N`` / ``iter_N`` checkpoint,
+    highest N first, newest file first."""
+    found = [
         p
         for p in glob.glob(osp.join(work_dir, '**', '*.pth'), recursive=True)
         if _STEP.search(osp.basename(p)) and not p.endswith(PARTIAL_SUFFIX)
     ]
-    candidates.sort(
+    found.sort(
         key=lambda p: (
             int(_STEP.search(osp.basename(p)).group(1)),
             os.stat(p).st_mtime,
         ),
         reverse=True,
     )
-    found = next((p for p in candidates if is_complete_checkpoint(p)), None)
-    if named is None:
-        why = f'{work_dir} has no last_checkpoint'
-    elif osp.isfile(named):
-        why = f'last_checkpoint names {named}, which is incomplete'
-    else:
-        why = f'last_checkpoint names {named}, which does not exist'
-    if found is None:
-        return None, f'{why} and no complete checkpoint: starting afresh'
-    return found, f'{why}; resuming from {found}, the newest complete one'
+    first = [named] if named and osp.isfile(named) else []
+    return first + [p for p in found if not first or p != named]
+
+
+def find_resume_checkpoint(work_dir: str) -> tuple[Optional[str], str]:
+    """The checkpoint to resume from in ``work_dir``, and a note.
+
+    The file named by ``last_checkpoint``, else the newest
+    ``epoch_N.pth`` / ``iter_N.pth``, that mixdet's loader reads; saves cut
+    short are skipped, with a note that says so. ``(None, note)`` when
+    ``work_dir`` holds no checkpoint at all.
+
+    Raises:
+        ResumeError: A whole checkpoint cannot be read (or every one was cut
+            short): resuming past it, or starting afresh, would overwrite
+            it later.
+    """
+    named = None
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    notes = []
+    if named and not osp.isfile(named):
+        notes.append(f'last_checkpoint names {named}, which does not exist')
+    skipped = []
+    for path in _candidates(work_dir, named):
+        problem = read_problem(path)
+        if problem is None:
+            if skipped:
+                notes.append(
+                    f'skipped {", ".join(skipped)} (cut short: an '
+                    'interrupted save)'
+                )
+            if notes:
+                notes.append(f'resuming from {path}, the newest readable one')
+            return path, '; '.join(notes)
+        if not is_cut_short(path, problem):
+            raise ResumeError(
+                f'--resume: {path} cannot be read ({problem}); nothing was '
+                'started or overwritten. Move it out of the work dir to '
+                'resume from an older checkpoint, or pass --resume CKPT'
+            )
+        skipped.append(path)
+    if skipped:
+        raise ResumeError(
+            f'--resume: every checkpoint in {work_dir} was cut short '
+            f'({", ".join(skipped)}); nothing was started or overwritten. '
+            'Move them away (or drop --resume) to start afresh'
+        )
+    notes.append(f'{work_dir} holds no checkpoint: starting afresh')
+    return None, '; '.join(notes)
