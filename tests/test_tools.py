@@ -304,6 +304,37 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
     )
 
 
+@pytest.mark.parametrize('kind', ['meta', 'sparse'])
+def test_test_tool_refuses_weights_that_cannot_be_copied(
+    tmp_path, capsys, tiny_data, kind
+):
+    """A weight of the right shape that cannot be copied in: mmengine only
+    warns and evaluates the random init."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    register_all_modules()
+    state = MODELS.build(Config.fromfile(DEMO_CONFIG).model).state_dict()
+    key = 'bbox_head.cls_convs.0.1.weight'
+    state[key] = (
+        torch.empty(state[key].shape, device='meta')
+        if kind == 'meta'
+        else state[key].to_sparse()
+    )
+    checkpoint = tmp_path / f'{kind}.pth'
+    torch.save({'state_dict': state}, checkpoint)
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data),
+        'not dense tensors',
+        key,
+        tool='test.py',
+        args=[str(checkpoint)],
+    )
+
+
 COCO_CONFIG = os.path.join(
     REPO_DIR, 'configs', 'mixnet', 'ssdlite_mixnet-s_8xb24-600e_coco.py'
 )

@@ -189,13 +189,23 @@ def compare_keys(expected: dict, actual: dict, timm_keys=None) -> list[str]:
     shapes = sorted(
         f'{name(k)}: {tuple(actual[k].shape)} vs {tuple(expected[k].shape)}'
         for k in set(expected) & set(actual)
-        if tuple(expected[k].shape) != tuple(actual[k].shape)
+        if tuple(expected[k].shape) != tuple(getattr(actual[k], 'shape', ()))
+    )
+    # Values a model cannot copy in (mmengine only logs a warning and keeps
+    # the random init): not a tensor, meta / sparse tensors.
+    uncopyable = sorted(
+        name(k)
+        for k in set(expected) & set(actual)
+        if not isinstance(actual[k], torch.Tensor)
+        or actual[k].is_meta
+        or actual[k].layout != torch.strided
     )
     problems = []
     for name, items in (
         ('missing', missing),
         ('unexpected', unexpected),
         ('wrong shape', shapes),
+        ('not dense tensors', uncopyable),
     ):
         if items:
             problems.append(f'{len(items)} {name}: {", ".join(items)}')
