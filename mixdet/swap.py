@@ -45,13 +45,14 @@ def _build_backbone(backbone: dict):
     config stays the same; only ever run in eval mode without grad."""
     from mmdet.registry import MODELS
 
-    import mixdet.models  # noqa: F401
+    from .scope import mmdet_scope
 
     cfg = dict(backbone)
     cfg.pop('init_cfg', None)  # no weights needed to count channels
     key = repr(cfg)
     if not _LAST_BUILT or _LAST_BUILT[0] != key:
-        _LAST_BUILT[:] = [key, MODELS.build(cfg).eval()]
+        with mmdet_scope():
+            _LAST_BUILT[:] = [key, MODELS.build(cfg).eval()]
     return _LAST_BUILT[1]
 
 

@@ -31,3 +31,32 @@ def tool():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--file-order',
+        default='',
+        help="run the test files in another order: 'reverse', or "
+        "'shuffle:SEED' (each file's own tests keep their order); the "
+        'suite must pass in any',
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    order = config.getoption('--file-order')
+    if not order:
+        return
+    files = list(dict.fromkeys(item.path for item in items))
+    if order == 'reverse':
+        files.reverse()
+    elif order.startswith('shuffle:'):
+        import random
+
+        random.Random(int(order.split(':', 1)[1])).shuffle(files)
+    else:
+        raise pytest.UsageError(
+            f"--file-order {order!r}: use 'reverse' or 'shuffle:SEED'"
+        )
+    rank = {path: i for i, path in enumerate(files)}
+    items.sort(key=lambda item: rank[item.path])  # stable within a file

@@ -148,3 +148,41 @@ def test_ssd_neck_mismatch_names_the_keys(change, words):
         check_ssd_neck(cfg.model)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.fixture
+def foreign_scope():
+    """mmengine's default scope as a Runner built earlier leaves it."""
+    from mmengine.registry import DefaultScope
+
+    name = 'left-by-a-runner'
+    DefaultScope.get_instance(name, scope_name='mmengine')
+    yield
+    assert DefaultScope.get_current_instance().scope_name == 'mmengine'
+    DefaultScope._instance_dict.pop(name)
+
+
+def test_builds_in_mmdet_scope_whatever_the_process_scope(
+    foreign_scope, tmp_path, capsys
+):
+    """swap_backbone, the config checks and the tools' start-up path look
+    mixdet's modules up in mmdet's scope, and leave the scope as found."""
+    from .helpers import check_error, data_options
+
+    cfg = mmdet_config('retinanet/retinanet_r50_fpn_1x_coco.py')
+    swap_backbone(cfg, dict(type='MixNet', arch='s', out_indices=(2, 3, 4)))
+    assert list(cfg.model.neck.in_channels) == [40, 120, 200]
+    loader = dict(
+        dataset=dict(
+            type='CocoDataset', data_root=str(tmp_path / 'nope'), ann_file='a'
+        )
+    )
+    with pytest.raises(ConfigError, match='does not exist'):
+        check_config(Config(dict(model=cfg.model, train_dataloader=loader)))
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(str(tmp_path / 'nope') + '/'),
+        'data_root',
+        'does not exist',
+    )

@@ -15,15 +15,16 @@ def build_model_quietly(model_cfg: dict) -> nn.Module:
     """Build and initialise a model without mmengine's line per
     initialised parameter."""
     from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
 
-    register_all_modules(init_default_scope=False)
+    from ..scope import mmdet_scope
+
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        model = MODELS.build(model_cfg)
-        model.init_weights()
+        with mmdet_scope():
+            model = MODELS.build(model_cfg)
+            model.init_weights()
     finally:
         logger.setLevel(level)
     return model

@@ -12,6 +12,7 @@ from typing import Iterator, Optional, Sequence
 from mmengine.config import Config
 
 from ..models.backbones import mixdet_backbones
+from ..scope import mmdet_scope
 from .coco_check import CHEAP, CHECKER, ERRORS, scan_coco
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -197,11 +198,13 @@ def check_config(cfg: Config, training: bool = True) -> None:
         cfg: The full config.
         training: Check the train dataloader too.
     """
-    from mmdet.utils import register_all_modules
+    with mmdet_scope():
+        _check_config(cfg, training)
 
+
+def _check_config(cfg: Config, training: bool) -> None:
     from ..swap import check_neck_channels, check_ssd_neck
 
-    register_all_modules(init_default_scope=False)
     check_model_type(cfg)
     check_checkpoints(cfg)
     try:
