@@ -6,9 +6,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-STAMP := $(VENV)/.mixdet-setup-done
-TORCH_VERSION ?= 2.13.0
+# torch: requirements/torch.txt's by default; any release from 2.6 to 2.15 through
+# `make setup TORCH_VERSION=...` (checked before anything is installed).
+TORCH_VERSION ?= $(shell sed -n 's/^torch==//p' requirements/torch.txt)
 MMCV_VERSION ?= 2.1.0
+export MMCV_VERSION
+STAMP := $(VENV)/.mixdet-setup-torch$(TORCH_VERSION)
 # mmcv compiles with all cores unless told otherwise.
 export MAX_JOBS ?= $(shell nproc)
 
@@ -16,17 +19,22 @@ export MAX_JOBS ?= $(shell nproc)
 
 setup: $(STAMP)
 
-$(STAMP): setup.cfg setup.py requirements/runtime.txt requirements/tests.txt
+$(STAMP): setup.cfg setup.py requirements/*.txt tools/setup/install_mmcv.py
+	$(PYTHON) tools/setup/install_mmcv.py --check-torch $(TORCH_VERSION)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# Every pip install in the venv keeps this torch (pip reads the venv's
+	# pip.conf): `.venv/bin/pip install timm` cannot swap it for another.
+	echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
+	printf '[global]\nconstraint = %s\n' "$(abspath $(VENV))/constraints.txt" > $(VENV)/pip.conf
 	$(PIP) install -q --upgrade "pip<26" "setuptools<81" wheel
 	$(PIP) install -q "torch==$(TORCH_VERSION)"
-	# mmcv 2.1.0 has no wheel: it builds from source against the torch above
-	# (10-28 min on 2 cores depending on the CPU, once; pip caches the
-	# wheel it built: see the README for measured times).
-	$(PIP) install --no-build-isolation "mmcv==$(MMCV_VERSION)"
+	# mmcv has no wheel: built once per torch from its sdist (C++20 for
+	# torch >= 2.14), cached in ~/.cache/mixdet/wheels (README: times).
+	$(PY) tools/setup/install_mmcv.py
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .
-	$(PY) -c "import mixdet, mmcv.ops, mmdet; print('mixdet', mixdet.__version__, 'mmdet', mmdet.__version__)"
+	$(PY) -c "import mixdet, mmcv.ops, mmdet, torch; print('mixdet', mixdet.__version__, 'mmdet', mmdet.__version__, 'torch', torch.__version__)"
+	rm -f $(VENV)/.mixdet-setup-*
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -123,8 +123,12 @@ def test_backbone_compiles_fullgraph_and_equals_eager(name):
     with ops.mode('reference'):
         sum(o.square().mean() for o in model(xb)).backward()
     rel_close(xa.grad, xb.grad, 1e-4)
+    # Each parameter's gradient relative to the model's largest: some are
+    # zero up to rounding (e.g. ~1e-7 under BN on 2x2 maps), whose rounding
+    # differs between compiled and eager code from torch 2.15 on.
+    scale = max(p.grad.abs().max() for p in model.parameters())
     for g, p in zip(grads, model.parameters()):
-        rel_close(g, p.grad, 1e-4)
+        assert float((g - p.grad).abs().max() / scale) < 1e-4
 
 
 def test_inductor_compiles_mixnet_s():
