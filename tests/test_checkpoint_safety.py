@@ -1,6 +1,7 @@
 """Checkpoints cannot run code or build objects beyond plain data, and
 saves survive a kill (mixdet.engine)."""
 
+import copyreg
 import os
 import pickle
 import signal
@@ -48,6 +49,15 @@ class Reduce:
 
     def __reduce__(self):
         return self.reduced
+
+
+class NewTensor:
+    """Pickles as NEWOBJ ``Tensor.__new__(Tensor, 1 << 20)``."""
+
+    __class__ = property(lambda self: torch.Tensor)
+
+    def __reduce_ex__(self, protocol):
+        return (copyreg.__newobj__, (torch.Tensor, 1 << 20))
 
 
 def numpy_core():
@@ -688,8 +698,10 @@ def test_refusal_names_the_global_and_gives_working_advice(tmp_path):
         Reduce(bytearray, (1 << 40,)),  # 1 TiB from a 5-byte number
         Reduce(torch.FloatTensor, (1 << 20,)),  # leftover heap data
         Reduce(torch.UntypedStorage, (1 << 20,)),
+        Reduce(torch.Tensor, (1 << 20,)),
+        NewTensor(),
     ],
-    ids=['bytearray', 'FloatTensor', 'UntypedStorage'],
+    ids=['bytearray', 'FloatTensor', 'UntypedStorage', 'Tensor', 'NEWOBJ'],
 )
 @pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
 def test_allocating_globals_are_refused_before_unpickling(
@@ -742,3 +754,17 @@ def test_stand_ins_cannot_hide_in_sets_keys_or_tensor_hooks(tmp_path):
         path = save_raw(tmp_path / f'{name}.pth', obj)
         with pytest.raises(pickle.UnpicklingError):
             load_checkpoint_file(path)
+
+
+def test_memory_error_is_one_line(tmp_path, runner_checkpoint, monkeypatch):
+    """A load that runs out of memory (MemoryError has no message) is one
+    ConfigError line, not an IndexError."""
+    from mixdet.utils import checkpoint_fit
+    from mixdet.utils.config_check import ConfigError
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(checkpoint_fit, 'load_checkpoint_file', out_of_memory)
+    with pytest.raises(ConfigError, match='MemoryError: no message'):
+        checkpoint_fit.read_checkpoint(runner_checkpoint, 'checkpoint')

@@ -25,9 +25,9 @@ a *stand-in* that records plain data and validates it:
   never imported or called). Only :data:`RESOLVABLE` names (mmengine's
   OneCycle annealing functions) become the real object; a reference
   anywhere else refuses the file. ``getattr`` only builds longer names.
-- :data:`ALLOCATING_GLOBALS` (``bytearray(N)``, uninitialised tensors and
-  storages) and zip records that inflate beyond their size are refused
-  before anything is unpickled.
+- a call of :data:`ALLOCATING_CALLS` (``bytearray(N)``, uninitialised
+  tensors and storages) and zip records that inflate beyond their size are
+  refused before anything is unpickled (:mod:`.pickle_scan`).
 
 The stand-ins are active only inside :func:`load_checkpoint_file` (torch's
 allow-list holds exactly them for that call, under a lock, and is restored
@@ -37,14 +37,12 @@ the process behaves as without mixdet. The config text mmengine would
 execute (:data:`CONFIG_TEXT_KEYS`) is removed.
 """
 
-import contextlib
 import importlib
 import io
 import logging
 import math
 import os
 import pickle
-import pickletools
 import threading
 import zipfile
 from typing import IO, Any, Callable, Optional, Union
@@ -52,6 +50,8 @@ from typing import IO, Any, Callable, Optional, Union
 import numpy as np
 import torch
 from mmengine.logging import print_log
+
+from .pickle_scan import scan_checkpoint
 
 # numpy dtype codes a checkpoint may use: bool, ints, uints, floats, complex.
 NUMERIC_DTYPES = frozenset(
@@ -428,14 +428,15 @@ def load_checkpoint_file(
     return checkpoint
 
 
-# Globals torch's weights_only list admits that a Runner checkpoint never
-# names, and that build memory from a number in the file: ``bytearray(N)``
-# allocates N bytes; the legacy tensor classes and untyped storages
-# allocate without initialising (leftover heap data). Refused before
-# anything is unpickled. (``torch.Tensor`` itself stays: checkpoints of
-# compiled models name it, as the type ``_rebuild_from_type_v2`` rebuilds.)
-ALLOCATING_GLOBALS = frozenset(
-    ['builtins.bytearray', 'torch.UntypedStorage']
+# Callables torch's weights_only list admits that a Runner checkpoint never
+# calls, and that build memory from a number in the file: ``bytearray(N)``
+# allocates N bytes; the tensor classes (``torch.Tensor(n)``, NEWOBJ
+# ``Tensor.__new__``) and untyped storages allocate without initialising
+# (leftover heap data). A pickle that calls one is refused before anything
+# is unpickled; naming one as a value (``torch.Tensor`` as the type a
+# compiled model's tensors are rebuilt as) is fine.
+ALLOCATING_CALLS = frozenset(
+    ['builtins.bytearray', 'torch.Tensor', 'torch.UntypedStorage']
     + ['torch.storage.UntypedStorage', 'torch.storage.TypedStorage']
     + [
         f'{module}.{kind}Tensor'
@@ -446,69 +447,33 @@ ALLOCATING_GLOBALS = frozenset(
         ).split()
     ]
 )
-# A record may decompress to at most this much more than it stores (torch
-# writes records uncompressed, so a real checkpoint never comes close).
-RECORD_SLACK = 1 << 16
-
-
-def _pickled_globals(data: Union[bytes, IO[bytes]], count: int) -> list:
-    """The ``module.name`` of every GLOBAL in the first ``count`` pickles
-    of ``data``, read without running them."""
-    stream = io.BytesIO(data) if isinstance(data, bytes) else data
-    names = []
-    for _ in range(count):
-        for opcode, arg, _ in pickletools.genops(stream):
-            if opcode.name == 'GLOBAL':
-                module, name = arg.split(' ', 1)
-                module = 'builtins' if module == '__builtin__' else module
-                names.append(f'{module}.{name}')
-    return names
 
 
 def _named_globals(file: Any) -> list[str]:
-    """Every global a checkpoint's pickle names, read without running it or
-    reading the tensor data (zip: its ``data.pkl``; legacy format: the
-    pickles before the storages). Each becomes an inert
-    :class:`Reference`, except those in :data:`ALLOCATING_GLOBALS` and a
-    zip record that decompresses far beyond its size, which refuse the
-    file up front."""
-    start = None if isinstance(file, (str, os.PathLike)) else file.tell()
+    """Every global a checkpoint's pickle names (:mod:`.pickle_scan`); each
+    becomes an inert :class:`Reference`. Refused up front: a call of an
+    :data:`ALLOCATING_CALLS` global, a zip record that inflates beyond its
+    size, a pickle that cannot be read without running it."""
     try:
-        if zipfile.is_zipfile(file):
-            with zipfile.ZipFile(file) as archive:
-                for info in archive.infolist():
-                    if info.file_size > info.compress_size + RECORD_SLACK:
-                        raise _refuse(
-                            f'record {info.filename} expands from '
-                            f'{info.compress_size} to {info.file_size} bytes'
-                        )
-                pickles = [
-                    n for n in archive.namelist() if n.endswith('data.pkl')
-                ]
-                data = archive.read(pickles[0]) if len(pickles) == 1 else b''
-            names = _pickled_globals(data, 1)
-        else:
-            if start is not None:
-                file.seek(start)
-            with (
-                open(file, 'rb')
-                if start is None
-                else contextlib.nullcontext(file)
-            ) as stream:
-                # magic number, protocol, system info, the checkpoint
-                names = _pickled_globals(stream, 4)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        names = []  # torch.load says what is wrong with the file
-    finally:
-        if start is not None:
-            file.seek(start)
-    allocating = sorted(set(names) & ALLOCATING_GLOBALS)
+        scan = scan_checkpoint(file)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return []  # cut short: torch.load says how
+    except (ValueError, KeyError, IndexError) as error:
+        if 'exhausted' in str(error):
+            return []  # cut short: torch.load says how
+        raise _refuse(
+            f'a pickle that cannot be read without running it ({error})'
+        ) from None
+    if scan.inflated:
+        name, stored, size = scan.inflated
+        raise _refuse(f'record {name} expands from {stored} to {size} bytes')
+    allocating = sorted(scan.called & ALLOCATING_CALLS)
     if allocating:
         raise _refuse(
-            f'{", ".join(allocating)} (builds memory from a number in the '
-            'file; a Runner checkpoint never names it)'
+            f'a call of {", ".join(allocating)} (builds memory from a '
+            'number in the file; a Runner checkpoint never calls it)'
         )
-    return sorted(set(names))
+    return sorted(scan.named)
 
 
 def _name(file: Any) -> str:

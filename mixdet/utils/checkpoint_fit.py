@@ -37,9 +37,11 @@ def read_checkpoint(path: str, name: str) -> object:
     try:
         return load_checkpoint_file(path, map_location='cpu')
     except Exception as error:  # torch raises many kinds for a bad file
+        # (a MemoryError has no message at all)
+        text = (str(error).splitlines() or ['no message'])[0]
         raise ConfigError(
             f'{name} {path!r} is not a readable PyTorch checkpoint '
-            f'({type(error).__name__}: {str(error).splitlines()[0]})'
+            f'({type(error).__name__}: {text})'
         ) from None
 
 
