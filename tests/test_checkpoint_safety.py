@@ -182,6 +182,37 @@ def test_other_code_safe_globals_cannot_change_the_outcome(
     assert torch.serialization.get_safe_globals() == []
 
 
+def test_another_thread_allow_listing_getattr_changes_nothing(tmp_path):
+    """mixdet's allow-list is the loading thread's own: another thread
+    adding the real getattr while loads run cannot get it admitted, and
+    other threads' torch.load keeps torch's own list."""
+    import threading
+
+    from .test_compat import GetattrEscape
+
+    escape = save_raw(tmp_path / 'escape.pth', {'m': GetattrEscape()})
+    stop = threading.Event()
+
+    def allow_list_getattr():
+        while not stop.is_set():
+            torch.serialization.add_safe_globals([getattr])
+            torch.serialization.clear_safe_globals()
+
+    thread = threading.Thread(target=allow_list_getattr)
+    thread.start()
+    try:
+        for _ in range(300):
+            with pytest.raises(pickle.UnpicklingError):
+                load_checkpoint_file(escape)
+    finally:
+        stop.set()
+        thread.join()
+    torch.serialization.clear_safe_globals()
+    # Outside mixdet's load, torch's own list applies as before.
+    with torch.serialization.safe_globals([getattr, HistoryBuffer]):
+        assert 'm' in torch.load(escape, weights_only=True)
+
+
 def test_escape_refused_under_every_hash_seed(tmp_path):
     from .test_compat import GetattrEscape
 
@@ -768,3 +799,133 @@ def test_memory_error_is_one_line(tmp_path, runner_checkpoint, monkeypatch):
     monkeypatch.setattr(checkpoint_fit, 'load_checkpoint_file', out_of_memory)
     with pytest.raises(ConfigError, match='MemoryError: no message'):
         checkpoint_fit.read_checkpoint(runner_checkpoint, 'checkpoint')
+
+
+# --- the atomic hook in shared and odd work dirs ---------------------------
+
+
+def atomic(**kwargs):
+    return dict(
+        type='AtomicCheckpointHook', interval=2, by_epoch=False, **kwargs
+    )
+
+
+def test_atomic_hook_writes_into_a_template_subfolder(tmp_path):
+    work_dir = tmp_path / 'w'
+    make_runner(
+        work_dir,
+        max_iters=4,
+        checkpoint=atomic(filename_tmpl='ckpts/iter_{}.pth'),
+    ).train()
+    assert sorted(os.listdir(work_dir / 'ckpts')) == [
+        'iter_2.pth',
+        'iter_4.pth',
+    ]
+    assert (work_dir / 'last_checkpoint').read_text() == str(
+        work_dir / 'ckpts' / 'iter_4.pth'
+    )
+    os.remove(work_dir / 'last_checkpoint')
+    found, _ = find_resume_checkpoint(str(work_dir), str(work_dir / 'ckpts'))
+    assert found == str(work_dir / 'ckpts' / 'iter_4.pth')
+
+
+def dead_pid() -> int:
+    code = 'import os; print(os.getpid())'
+    proc = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True
+    )
+    return int(proc.stdout)
+
+
+def test_atomic_hook_removes_only_leftovers_of_gone_writers(tmp_path):
+    """Two runs in one work dir: a live writer's partial file stays; a
+    killed writer's is removed at the next save."""
+    import socket
+
+    work_dir = tmp_path / 'w'
+    work_dir.mkdir()
+    host = socket.gethostname().split('.')[0]
+    live = work_dir / f'.iter_2.pth.{host}-{os.getppid()}.part'
+    dead = work_dir / f'.iter_2.pth.{host}-{dead_pid()}.part'
+    other_host = work_dir / '.iter_2.pth.elsewhere-1.part'
+    for path in (live, dead, other_host):
+        path.write_bytes(b'half a checkpoint')
+    make_runner(work_dir, max_iters=2, checkpoint=atomic()).train()
+    assert live.exists() and other_host.exists() and not dead.exists()
+    assert is_complete_checkpoint(str(work_dir / 'iter_2.pth'))
+
+
+def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A full disk: the save fails with its error and leaves nothing."""
+    import errno
+
+    from mmengine.runner import Runner
+
+    def disk_full(self, out_dir, filename, *args, **kwargs):
+        with open(os.path.join(out_dir, filename), 'wb') as f:
+            f.write(b'PK\x03\x04 half')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', disk_full)
+    work_dir = tmp_path / 'w'
+    with pytest.raises(OSError, match='No space left'):
+        make_runner(work_dir, max_iters=2, checkpoint=atomic()).train()
+    assert not [p for p in os.listdir(work_dir) if 'pth' in p]
+
+
+def test_resume_ignores_other_runs_and_symlink_loops(
+    tmp_path, runner_checkpoint
+):
+    """No last_checkpoint: only this work dir (and the hook's folder) is
+    searched, not subfolders (another run's work dir), and a symlink loop
+    cannot make it hang."""
+    work_dir = tmp_path / 'w'
+    (work_dir / 'other_run').mkdir(parents=True)
+    data = open(runner_checkpoint, 'rb').read()
+    (work_dir / 'other_run' / 'iter_8.pth').write_bytes(data)
+    (work_dir / 'iter_2.pth').write_bytes(data)
+    os.symlink(work_dir, work_dir / 'loop')
+    os.symlink(work_dir / 'loop2', work_dir / 'loop1')
+    os.symlink(work_dir / 'loop1', work_dir / 'loop2')
+    found, _ = find_resume_checkpoint(str(work_dir))
+    assert found == str(work_dir / 'iter_2.pth')
+
+
+def test_sparse_tensor_out_of_its_shape_is_refused(tmp_path):
+    """torch 2.13 loaded these unchecked (a later to_dense() writes out of
+    bounds); mixdet checks them on every torch."""
+    bad = torch.sparse_coo_tensor(
+        torch.tensor([[0, 5_000_000]]),
+        torch.tensor([1.0, 2.0]),
+        (10,),
+        check_invariants=False,
+    )
+    path = save_raw(tmp_path / 'sparse.pth', {'w': bad})
+    with pytest.raises((CheckpointRefused, RuntimeError), match='indices'):
+        load_checkpoint_file(path)
+
+
+@pytest.mark.parametrize('epoch', [float('nan'), -1, True, '3'])
+def test_resume_refuses_a_step_count_that_is_not_one(
+    tmp_path, runner_checkpoint, epoch
+):
+    """meta.epoch = NaN made --resume exit 0 having trained nothing."""
+    state = torch.load(runner_checkpoint, weights_only=False)
+    state['meta']['epoch'] = epoch
+    path = save_raw(tmp_path / 'iter_2.pth', state)
+    assert "meta['epoch']" in read_problem(path)
+    with pytest.raises(ResumeError, match='not a count'):
+        find_resume_checkpoint(str(tmp_path))
+
+
+def test_ddp_and_plain_keys_of_one_weight_are_refused(tmp_path):
+    """'module.x' silently replaced 'x' (or the other way round)."""
+    from mixdet.utils.checkpoint_fit import fitting_state_dict
+    from mixdet.utils.config_check import ConfigError
+
+    model = ToyModel()
+    state = model.state_dict()
+    state['module.linear.weight'] = torch.zeros_like(state['linear.weight'])
+    path = save_raw(tmp_path / 'both.pth', {'state_dict': state})
+    with pytest.raises(ConfigError, match="'module.linear.weight'"):
+        fitting_state_dict(model, path, 'toy.py')

@@ -73,7 +73,9 @@ def build_config(args: argparse.Namespace) -> Config:
         # The newest readable checkpoint; never one that would later be
         # overwritten unread.
         try:
-            found, note = find_resume_checkpoint(cfg.work_dir)
+            found, note = find_resume_checkpoint(
+                cfg.work_dir, checkpoint_dir(cfg)
+            )
         except ResumeError as error:
             raise ConfigError(str(error)) from None
         if note:
@@ -95,6 +97,18 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
+
+
+def checkpoint_dir(cfg: Config) -> str:
+    """Where the config's checkpoint hook writes (mmengine's rule: its
+    ``out_dir`` joined with the work dir's name, else the work dir; plus
+    the folder part of ``filename_tmpl``)."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    folder = cfg.work_dir
+    if hook.get('out_dir'):
+        folder = osp.join(hook['out_dir'], osp.basename(cfg.work_dir))
+    template = hook.get('filename_tmpl') or ''
+    return osp.join(folder, osp.dirname(template))
 
 
 def main(argv=None) -> int:

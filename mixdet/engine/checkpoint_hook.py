@@ -1,8 +1,10 @@
 """mmengine's CheckpointHook with saves that survive a kill."""
 
-import glob
+import contextlib
 import os
 import os.path as osp
+import re
+import socket
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
@@ -12,6 +14,42 @@ from mmengine.registry import HOOKS
 from ..utils.atomic import atomic_write_text
 
 PARTIAL_SUFFIX = '.part'
+# .<checkpoint name>.<host>-<pid>.part: the writer is named, so a run only
+# removes leftovers of writers that are gone, never another live run's.
+_PARTIAL = re.compile(r'^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.part$')
+
+
+def partial_name(path: str) -> str:
+    """Where this process writes ``path`` before renaming it into place."""
+    folder, name = osp.split(path)
+    host = socket.gethostname().split('.')[0] or 'host'
+    return osp.join(folder, f'.{name}.{host}-{os.getpid()}{PARTIAL_SUFFIX}')
+
+
+def remove_stale_partials(folder: str) -> list[str]:
+    """Remove the partial saves in ``folder`` whose writer (a process on
+    this host) is gone; returns them. Other hosts' and live writers' files
+    are left alone."""
+    host = socket.gethostname().split('.')[0] or 'host'
+    removed = []
+    for name in os.listdir(folder) if osp.isdir(folder) else []:
+        match = _PARTIAL.match(name)
+        if match and match['host'] == host and not _alive(int(match['pid'])):
+            path = osp.join(folder, name)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @HOOKS.register_module()
@@ -21,11 +59,14 @@ class AtomicCheckpointHook(CheckpointHook):
     mmengine writes ``iter_N.pth`` in place and, with ``max_keep_ckpts``,
     deletes the oldest checkpoint *before* writing the new one: a kill
     during the save leaves a truncated file, or none at all. Here each
-    checkpoint is written to a hidden ``.iter_N.pth.part`` file and renamed
-    into place once complete; ``last_checkpoint`` is then replaced
-    atomically, and only after that are old checkpoints removed. So
-    ``last_checkpoint`` always names a complete file. Leftover ``.part``
-    files of a killed save are removed at the next save.
+    checkpoint is written to a hidden ``.iter_N.pth.<host>-<pid>.part``
+    file beside it (in the template's subfolder, if any) and renamed into
+    place once complete; ``last_checkpoint`` is then replaced atomically,
+    and only after that are old checkpoints removed. So ``last_checkpoint``
+    always names a complete file. A save that fails (a full disk) removes
+    its partial file; a killed save's is removed at the next save, or by
+    ``--resume``, once its writer is gone. Two runs in one work dir never
+    touch each other's partial files.
 
     Takes exactly ``CheckpointHook``'s arguments. Other storage backends
     than local files fall back to mmengine's behaviour.
@@ -47,29 +88,30 @@ class AtomicCheckpointHook(CheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        partial = f'.{filename}{PARTIAL_SUFFIX}'
+        partial = partial_name(self.last_ckpt)
         if is_main_process():
-            for stale in glob.glob(
-                osp.join(self.out_dir, f'.*{PARTIAL_SUFFIX}')
-            ):
-                os.remove(stale)
-        runner.save_checkpoint(
-            self.out_dir,
-            partial,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args,
-        )
-        if not is_main_process():
-            return
-        partial = osp.join(self.out_dir, partial)
-        with open(partial, 'rb') as f:
-            os.fsync(f.fileno())
-        os.replace(partial, self.last_ckpt)
+            os.makedirs(osp.dirname(partial), exist_ok=True)
+            remove_stale_partials(osp.dirname(partial))
+        try:
+            runner.save_checkpoint(
+                self.out_dir,
+                osp.relpath(partial, self.out_dir),
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args,
+            )
+            if not is_main_process():
+                return
+            with open(partial, 'rb') as f:
+                os.fsync(f.fileno())
+            os.replace(partial, self.last_ckpt)
+        finally:
+            if is_main_process() and osp.exists(partial):
+                os.remove(partial)  # a failed save (e.g. a full disk)
         atomic_write_text(
             osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt
         )

@@ -7,14 +7,13 @@ lose. A whole file that cannot be read stops the resume: training afresh or
 from an older checkpoint would later overwrite it.
 """
 
-import glob
 import os
 import os.path as osp
 import re
 import zipfile
 from typing import Optional
 
-from .checkpoint_hook import PARTIAL_SUFFIX
+from .checkpoint_hook import remove_stale_partials
 from .safe_load import load_checkpoint_file
 
 # mmengine's CheckpointHook names: epoch_N.pth, iter_N.pth.
@@ -40,12 +39,18 @@ def is_complete_checkpoint(path: str) -> bool:
 
 
 def read_problem(path: str) -> Optional[str]:
-    """Why mixdet's loader cannot read ``path`` (None: it can)."""
+    """Why ``path`` cannot be resumed from: mixdet's loader cannot read it,
+    or its ``meta`` epoch / iter is not a count (None: it can)."""
     try:
-        load_checkpoint_file(path, map_location='cpu')
+        checkpoint = load_checkpoint_file(path, map_location='cpu')
     except Exception as error:  # torch raises many kinds for a bad file
         text = ' '.join(str(error).split())
         return f'{type(error).__name__}: {text[:300]}'
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    for key in ('epoch', 'iter'):
+        value = meta.get(key, 0) if isinstance(meta, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"meta['{key}'] is {value!r}, not a count of steps"
     return None
 
 
@@ -58,15 +63,19 @@ def is_cut_short(path: str, problem: str) -> bool:
     return os.path.getsize(path) == 0 or 'EOF' in problem
 
 
-def _candidates(work_dir: str, named: Optional[str]) -> list[str]:
-    """``named`` first, then every ``epoch_N`` / ``iter_N`` checkpoint,
+def _candidates(folders: list[str], named: Optional[str]) -> list[str]:
+    """``named`` first, then every ``epoch_N`` / ``iter_N`` checkpoint in
+    ``folders`` (not below them: another run's work dir may sit there),
     highest N first, newest file first."""
-    found = [
-        p
-        for p in glob.glob(osp.join(work_dir, '**', '*.pth'), recursive=True)
-        if _STEP.search(osp.basename(p)) and not p.endswith(PARTIAL_SUFFIX)
-    ]
-    found.sort(
+    found = {
+        osp.join(folder, name)
+        for folder in folders
+        if osp.isdir(folder)
+        for name in os.listdir(folder)
+        if _STEP.search(name)
+    }
+    found = sorted(
+        (p for p in found if osp.isfile(p)),
         key=lambda p: (
             int(_STEP.search(osp.basename(p)).group(1)),
             os.stat(p).st_mtime,
@@ -77,19 +86,26 @@ def _candidates(work_dir: str, named: Optional[str]) -> list[str]:
     return first + [p for p in found if not first or p != named]
 
 
-def find_resume_checkpoint(work_dir: str) -> tuple[Optional[str], str]:
+def find_resume_checkpoint(
+    work_dir: str, checkpoint_dir: Optional[str] = None
+) -> tuple[Optional[str], str]:
     """The checkpoint to resume from in ``work_dir``, and a note.
 
     The file named by ``last_checkpoint``, else the newest
-    ``epoch_N.pth`` / ``iter_N.pth``, that mixdet's loader reads; saves cut
-    short are skipped, with a note that says so. ``(None, note)`` when
-    ``work_dir`` holds no checkpoint at all.
+    ``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` or ``checkpoint_dir``
+    (where the checkpoint hook writes, if elsewhere), that mixdet's loader
+    reads; saves cut short are skipped, with a note that says so. Partial
+    saves of writers that are gone are removed first. ``(None, note)`` when
+    there is no checkpoint at all.
 
     Raises:
         ResumeError: A whole checkpoint cannot be read (or every one was cut
             short): resuming past it, or starting afresh, would overwrite
             it later.
     """
+    folders = list(dict.fromkeys([work_dir, checkpoint_dir or work_dir]))
+    for folder in folders:
+        remove_stale_partials(folder)
     named = None
     pointer = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(pointer):
@@ -99,7 +115,7 @@ def find_resume_checkpoint(work_dir: str) -> tuple[Optional[str], str]:
     if named and not osp.isfile(named):
         notes.append(f'last_checkpoint names {named}, which does not exist')
     skipped = []
-    for path in _candidates(work_dir, named):
+    for path in _candidates(folders, named):
         problem = read_problem(path)
         if problem is None:
             if skipped:

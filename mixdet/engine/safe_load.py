@@ -37,6 +37,8 @@ the process behaves as without mixdet. The config text mmengine would
 execute (:data:`CONFIG_TEXT_KEYS`) is removed.
 """
 
+import contextlib
+import functools
 import importlib
 import io
 import logging
@@ -45,7 +47,7 @@ import os
 import pickle
 import threading
 import zipfile
-from typing import IO, Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 import torch
@@ -58,7 +60,6 @@ NUMERIC_DTYPES = frozenset(
     'b1 i1 i2 i4 i8 u1 u2 u4 u8 f2 f4 f8 f16 c8 c16 c32'.split()
 )
 STATISTICS_METHODS = ('min', 'max', 'current', 'mean')
-_LOCK = threading.RLock()
 
 
 class CheckpointRefused(pickle.UnpicklingError):
@@ -248,24 +249,57 @@ def empty_bytes(*args: Any) -> bytes:
     return b''
 
 
-def _stand_ins() -> list:
-    """(stand-in, the global's name in the pickle) for torch's allow-list."""
-    names = []
+def _stand_ins() -> dict:
+    """The stand-ins, by the global name each answers for in the pickle."""
+    names = {}
     for core in ('numpy.core', 'numpy._core'):  # numpy 1 and 2
-        names += [
-            (reconstruct, f'{core}.multiarray._reconstruct'),
-            (scalar, f'{core}.multiarray.scalar'),
-        ]
-    return names + [
-        (ArrayToken, 'numpy.ndarray'),
-        (DTypeState, 'numpy.dtype'),
-        (HistoryBufferState, 'mmengine.logging.history_buffer.HistoryBuffer'),
-        (reference_attribute, 'builtins.getattr'),
-        (empty_bytes, 'builtins.bytes'),
+        names[f'{core}.multiarray._reconstruct'] = reconstruct
+        names[f'{core}.multiarray.scalar'] = scalar
+    return names | {
+        'numpy.ndarray': ArrayToken,
+        'numpy.dtype': DTypeState,
+        'mmengine.logging.history_buffer.HistoryBuffer': HistoryBufferState,
+        'builtins.getattr': reference_attribute,
+        'builtins.bytes': empty_bytes,
         # The unpickler BUILDs these; their own names resolve to nothing
         # more than their validating __setstate__.
-        ArrayState,
-    ]
+        f'{__name__}.ArrayState': ArrayState,
+    }
+
+
+# The allow-list torch's weights_only unpickler reads for this thread's
+# load_checkpoint_file call (None: torch's own, for every other caller).
+_THREAD = threading.local()
+
+
+@contextlib.contextmanager
+def _allowing(allowed: dict) -> Iterator[None]:
+    """Make torch's unpickler admit exactly ``allowed`` (beyond its fixed
+    defaults) in this thread, for the ``with`` block; other threads, and
+    other code's ``add_safe_globals``, neither see nor change it."""
+    _install_thread_allow_list()
+    _THREAD.allowed = allowed
+    try:
+        yield
+    finally:
+        _THREAD.allowed = None
+
+
+def _install_thread_allow_list() -> None:
+    """Route torch's ``_get_user_allowed_globals`` through the thread's
+    list; unchanged wherever :func:`_allowing` is not active."""
+    module = torch._weights_only_unpickler
+    original = module._get_user_allowed_globals
+    if getattr(original, '_mixdet', False):
+        return
+
+    @functools.wraps(original)
+    def user_allowed_globals() -> dict:
+        allowed = getattr(_THREAD, 'allowed', None)
+        return original() if allowed is None else allowed
+
+    user_allowed_globals._mixdet = True
+    module._get_user_allowed_globals = user_allowed_globals
 
 
 # Stand-ins that only make sense applied, never as values of their own.
@@ -290,6 +324,17 @@ def _resolve(reference: Reference) -> Any:
         )
     module, owner, name = reference.name.rsplit('.', 2)
     return getattr(getattr(importlib.import_module(module), owner), name)
+
+
+def _check_sparse(tensor: torch.Tensor) -> None:
+    """Refuse a sparse COO tensor whose indices fall outside its shape (a
+    later ``to_dense()`` would write out of bounds)."""
+    try:
+        torch._validate_sparse_coo_tensor_args(
+            tensor._indices(), tensor._values(), tensor.size()
+        )
+    except RuntimeError as error:
+        raise _refuse(f'a sparse tensor: {error}') from None
 
 
 def _plain_key(key: Any, memo: dict) -> Any:
@@ -334,6 +379,10 @@ def _to_plain(obj: Any, memo: dict) -> Any:
     elif isinstance(obj, torch.Tensor):
         if obj._backward_hooks:
             raise _refuse('a tensor with backward hooks')
+        if obj.layout == torch.sparse_coo:
+            _check_sparse(obj)
+        elif obj.layout != torch.strided:
+            raise _refuse(f'a {obj.layout} tensor')
         memo[id(obj)] = obj
     elif any(obj is bare for bare in _BARE):
         raise _refuse(f'a bare {getattr(obj, "__name__", obj)}')
@@ -387,36 +436,24 @@ def load_checkpoint_file(
             (:class:`CheckpointRefused` for refused numpy / HistoryBuffer
             content).
     """
-    stand_ins = _stand_ins()
-    ours = {name for _, name in stand_ins[:-1]}
-    with _LOCK:
-        others = torch.serialization.get_safe_globals()
-        torch.serialization.clear_safe_globals()
-        try:
-            torch.serialization.add_safe_globals(
-                stand_ins
-                + [
-                    (Reference(name), name)
-                    for name in _named_globals(file)
-                    if name not in ours
-                ]
-            )
+    try:
+        allowed = {
+            name: Reference(name) for name in _named_globals(file)
+        } | _stand_ins()
+        with _allowing(allowed):
             checkpoint = torch.load(
                 file, map_location=map_location, weights_only=True
             )
-            checkpoint = _to_plain(checkpoint, {})
-        except pickle.UnpicklingError as error:
-            raise CheckpointRefused(
-                f'{_name(file)} holds more than plain data (tensors, '
-                'numbers, strings, containers, numeric numpy arrays, '
-                f'HistoryBuffer logs): {_reason(error)}. mixdet never '
-                'loads such a file. If you trust it: '
-                'torch.load(path, weights_only=False), then torch.save the '
-                "plain state dict you need (e.g. ckpt['state_dict'])"
-            ) from None
-        finally:
-            torch.serialization.clear_safe_globals()
-            torch.serialization.add_safe_globals(others)
+        checkpoint = _to_plain(checkpoint, {})
+    except pickle.UnpicklingError as error:
+        raise CheckpointRefused(
+            f'{_name(file)} holds more than plain data (tensors, '
+            'numbers, strings, containers, numeric numpy arrays, '
+            f'HistoryBuffer logs): {_reason(error)}. mixdet never '
+            'loads such a file. If you trust it: '
+            'torch.load(path, weights_only=False), then torch.save the '
+            "plain state dict you need (e.g. ckpt['state_dict'])"
+        ) from None
     removed = drop_config_text(checkpoint)
     if removed:
         print_log(

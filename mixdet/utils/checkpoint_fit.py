@@ -65,6 +65,16 @@ def fitting_state_dict(
         state = state['state_dict']
     if not isinstance(state, dict):
         raise ConfigError(f'checkpoint {checkpoint!r} holds no state dict')
+    # DDP-wrapped keys, as mmengine strips them; both forms of one key is
+    # one model's weights over another's.
+    both = sorted(
+        k for k in state if k.startswith('module.') and k[7:] in state
+    )
+    if both:
+        raise ConfigError(
+            f'checkpoint {checkpoint!r} holds {both[0]!r} and '
+            f'{both[0][7:]!r} ({len(both)} such keys): which one is meant?'
+        )
     state = {k.removeprefix('module.'): v for k, v in state.items()}
     problems = compare_keys(model.state_dict(), state)
     if problems:
