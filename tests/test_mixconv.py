@@ -201,6 +201,11 @@ def test_state_dict_keys_follow_timm():
         (dict(dilated=True, stride=2), ['dilated', 'stride=1']),
         (dict(padding='valid'), ['padding', "'symmetric'", "'same'"]),
         (dict(kernel_sizes=(3,) * 17), ['split', 'empty group']),
+        (dict(kernel_sizes=4001), ['kernel_sizes', '1 to 31']),
+        (dict(dilated='no'), ['dilated', 'True or False']),
+        (dict(dilated=0.5), ['dilated', 'True or False']),
+        (dict(split=[float('inf'), 1]), ['split entry', 'int']),
+        (dict(split=5), ['split', 'list of channel counts']),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, words):

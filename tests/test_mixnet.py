@@ -236,6 +236,14 @@ def test_builds_from_config_with_custom_imports(tmp_path):
         (dict(frozen_stages=2.0), ['frozen_stages', 'int']),
         (dict(frozen_stages=True), ['frozen_stages', 'int']),
         (dict(head_channels=0), ['head_channels', '>= 1']),
+        (dict(drop_path_rate='0.1'), ['drop_path_rate', '[0, 1)']),
+        (dict(drop_path_rate=float('nan')), ['drop_path_rate', '[0, 1)']),
+        # checked as a whole, even where the stage is not built
+        (
+            dict(arch=['r1000000000_k3_a1_p1_s11_e1_i16_o16']),
+            ['repeats', '1..64'],
+        ),
+        (dict(arch=['r1_k4001_a1_p1_s11_e1_i16_o16']), ['kernel', '1..31']),
         (dict(out_indices=(True, 2)), ['out_indices']),
         (dict(out_indices='23'), ['out_indices']),
         (

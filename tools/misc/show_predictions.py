@@ -15,6 +15,7 @@ import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.utils import ConfigError
+from mixdet.utils.atomic import check_output_path
 from mixdet.utils.checkpoint_fit import fitting_state_dict
 
 
@@ -103,6 +104,13 @@ def main(argv=None) -> int:
         print(
             f'error: no .jpg/.png images in {args.images!r}', file=sys.stderr
         )
+        return 1
+    try:
+        check_output_path(
+            args.out, (*paths, args.config, args.checkpoint), name='--out'
+        )
+    except ValueError as error:
+        print(f'error: {error}', file=sys.stderr)
         return 1
 
     from mmdet.apis import inference_detector, init_detector

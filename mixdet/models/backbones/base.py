@@ -4,7 +4,6 @@ and gradient checkpointing."""
 import numbers
 from typing import Iterable, Optional, Sequence, Union
 
-import numpy as np
 import torch
 import torch.utils.checkpoint as cp
 from mmdet.models.utils import make_divisible
@@ -13,7 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvNormAct, make_conv2d
-from ..layers.arg_checks import check_int
+from ..layers.arg_checks import check_bool, check_int
 
 DEFAULT_INIT_CFG = [
     dict(type='Kaiming', layer='Conv2d'),
@@ -55,13 +54,6 @@ def check_out_indices(
 def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
     """Return ``frozen_stages`` or raise naming the valid range."""
     return check_int(frozen_stages, 'frozen_stages', -1, num_stages)
-
-
-def check_bool(value: bool, name: str) -> bool:
-    """Return ``value`` or raise unless it is True or False."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f'{name} must be True or False, got {value!r}')
-    return bool(value)
 
 
 # Wider than 8x the paper's widths, a backbone's memory is out of reach of

@@ -9,7 +9,13 @@ split into two groups; ``k3.5.7`` a MixConv with 3x3, 5x5 and 7x7 groups.
 import re
 from dataclasses import dataclass, replace
 
+from ..layers.mixconv import MAX_KERNEL_SIZE
+
 _FIELD = re.compile(r'^([a-z]+)([0-9.]*)$')
+# MixNet's longest stage repeats its block 4 times (MixNet-L: 5); a block
+# string is checked as a whole even where its stage is not built, so a
+# typo such as r1000000000 fails here, not in an allocation.
+MAX_REPEATS = 64
 _REQUIRED = ('r', 'k', 'a', 'p', 's', 'e', 'i', 'o')
 
 
@@ -68,18 +74,21 @@ def parse_block_string(spec: str) -> BlockSpec:
             "'r1_k3.5.7_a1_p1.1_s22_e6_i40_o80_se0.25_sw'"
         ) from None
     if (
-        block.repeats < 1
+        not 1 <= block.repeats <= MAX_REPEATS
         or block.stride not in (1, 2)
         or block.expand_ratio < 1
         or block.in_channels < 1
         or block.out_channels < 1
         or not 0 <= block.se_ratio <= 1
-        or any(k % 2 == 0 for k in block.kernel_sizes)
+        or any(
+            k % 2 == 0 or not 1 <= k <= MAX_KERNEL_SIZE
+            for k in block.kernel_sizes
+        )
     ):
         raise ValueError(
-            f'malformed block spec {spec!r}: repeats, expand ratio and '
-            'channels must be >= 1, stride 1 or 2, se ratio in [0, 1] and '
-            'kernel sizes odd'
+            f'malformed block spec {spec!r}: repeats must be in '
+            f'1..{MAX_REPEATS}, expand ratio and channels >= 1, stride 1 or '
+            f'2, se ratio in [0, 1] and kernel sizes odd, 1..{MAX_KERNEL_SIZE}'
         )
     return block
 

@@ -11,7 +11,7 @@ from ..layers import (
     PointwiseConv2d,
     make_conv2d,
 )
-from ..layers.arg_checks import check_int
+from ..layers.arg_checks import check_int, check_rate
 from ..layers.padding import check_padding_mode
 from .base import MixBackbone, check_widen_factor
 from .block_spec import (
@@ -129,10 +129,7 @@ class MixNet(MixBackbone):
         )
         blocks = decode_arch(arch, widen_factor)
         head_channels = check_int(head_channels, 'head_channels')
-        if not 0 <= drop_path_rate < 1:
-            raise ValueError(
-                f'drop_path_rate must be in [0, 1), got {drop_path_rate!r}'
-            )
+        drop_path_rate = check_rate(drop_path_rate, 'drop_path_rate')
         self.block_cfg = dict(
             norm_cfg=norm_cfg, padding=check_padding_mode(padding)
         )

@@ -1,8 +1,11 @@
 """Argument checks shared by layers and backbones: one clear ValueError
 naming the argument and what it allows, before anything is built."""
 
+import math
 import numbers
 from typing import Any, Optional
+
+import numpy as np
 
 
 def check_int(
@@ -26,3 +29,23 @@ def check_int(
         )
         raise ValueError(f'{name} must be an int {allowed}, got {value!r}')
     return int(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` or raise unless it is True or False (not a string,
+    not 0 / 0.5)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f'{name} must be True or False, got {value!r}')
+    return bool(value)
+
+
+def check_rate(value: Any, name: str) -> float:
+    """Return ``value`` as a float in ``[0, 1)`` or raise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not 0 <= value < 1
+    ):
+        raise ValueError(f'{name} must be a number in [0, 1), got {value!r}')
+    return float(value)

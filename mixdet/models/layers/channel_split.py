@@ -1,6 +1,10 @@
 """How MixConv divides channels between its kernel groups."""
 
+import numbers
+from collections.abc import Iterable
 from typing import Sequence, Union
+
+from .arg_checks import check_int
 
 SplitType = Union[str, Sequence[int]]
 SPLIT_MODES = ('equal', 'exponential')
@@ -35,7 +39,14 @@ def split_channels(
                 f'of channel counts, got {split!r}'
             )
     else:
-        sizes = [int(s) for s in split]
+        if isinstance(split, (bytes, numbers.Number)) or not isinstance(
+            split, Iterable
+        ):
+            raise ValueError(
+                f'split must be one of {SPLIT_MODES} or a list of channel '
+                f'counts, got {split!r}'
+            )
+        sizes = [check_int(s, 'each split entry') for s in split]
         if len(sizes) != num_groups or sum(sizes) != channels:
             raise ValueError(
                 f'split {list(split)} must have one entry per kernel size '

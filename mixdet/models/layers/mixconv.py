@@ -12,7 +12,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
 from ...ops import mixconv2d
-from .arg_checks import check_int
+from .arg_checks import check_bool, check_int
 from .channel_split import SplitType, split_channels
 from .group_convs import GroupConvs
 from .padding import check_padding_mode, make_conv2d
@@ -20,13 +20,18 @@ from .padding import check_padding_mode, make_conv2d
 KernelSizes = Union[int, Sequence[int]]
 
 
+# The paper's largest kernel is 11x11; past 31x31 a depthwise kernel is a
+# typo (k4001 failed allocating instead of naming the argument).
+MAX_KERNEL_SIZE = 31
+
+
 def check_kernel_sizes(
     kernel_sizes: KernelSizes, name: str = 'kernel_sizes'
 ) -> tuple[int, ...]:
-    """Return ``kernel_sizes`` as a tuple of positive odd ints or raise."""
+    """Return ``kernel_sizes`` as a tuple of odd ints in 1..31 or raise."""
     error = ValueError(
-        f'{name} must be a positive odd int (1, 3, 5, ...) or a list of at '
-        f'least one of them, got {kernel_sizes!r}'
+        f'{name} must be an odd int from 1 to {MAX_KERNEL_SIZE} (1, 3, 5, '
+        f'...) or a list of at least one of them, got {kernel_sizes!r}'
     )
     if isinstance(kernel_sizes, numbers.Integral):
         kernel_sizes = (kernel_sizes,)
@@ -38,7 +43,7 @@ def check_kernel_sizes(
     if not sizes or any(
         isinstance(k, bool)
         or not isinstance(k, numbers.Integral)
-        or k < 1
+        or not 1 <= k <= MAX_KERNEL_SIZE
         or k % 2 == 0
         for k in sizes
     ):
@@ -111,6 +116,7 @@ class MixConv2d(GroupConvs):
         in_channels = check_int(in_channels, 'in_channels')
         out_channels = check_int(out_channels, 'out_channels')
         stride = check_int(stride, 'stride')
+        dilated = check_bool(dilated, 'dilated')
         if out_channels % in_channels:
             raise ValueError(
                 f'out_channels must be a multiple of in_channels '
