@@ -167,6 +167,98 @@ def test_train_refuses_at_start_up(tmp_path, capsys, faulty, fault, words):
     check_error(tmp_path, capsys, data_options(f'{root}/'), *words)
 
 
+def _all_boxes(change):
+    def apply(d):
+        for ann in d['annotations']:
+            change(ann)
+
+    return apply
+
+
+def _first_image(change):
+    return lambda d: change(d['images'][0])
+
+
+# Faults that passed both the checker and the start-up checks, then trained
+# on nothing, dropped data, or crashed after the work dir existed.
+SILENT_FAULTS = {
+    'zero-area boxes': (
+        _all_boxes(lambda a: a.update(area=0)),
+        'no box mmdet would train on',
+    ),
+    'boxes under 1 px': (
+        _all_boxes(lambda a: a['bbox'].__setitem__(2, 0.5)),
+        'no box mmdet would train on',
+    ),
+    'duplicate image id': (
+        lambda d: d['images'][1].update(id=d['images'][0]['id']),
+        'image id used twice',
+    ),
+    'missing area': (
+        lambda d: d['annotations'][0].pop('area'),
+        "without 'area'",
+    ),
+    'duplicate annotation id': (
+        lambda d: d['annotations'][1].update(id=d['annotations'][0]['id']),
+        'annotation id used twice',
+    ),
+    'missing width': (
+        _first_image(lambda i: i.pop('width')),
+        'width/height missing',
+    ),
+    'string height': (
+        _first_image(lambda i: i.update(height='96')),
+        'width/height missing',
+    ),
+    'mixed category ids': (
+        lambda d: d['categories'][0].update(id=str(d['categories'][0]['id'])),
+        'category id that is not an int',
+    ),
+    'all images below min_size': (  # the demo config's min_size is 8
+        lambda d: [
+            [i.update(width=6, height=6) for i in d['images']],
+            [a.update(bbox=[0, 0, 2, 2], area=4) for a in d['annotations']],
+        ],
+        "no image passes the dataset's filter_cfg",
+    ),
+    'non-object image': (
+        lambda d: d['images'].append('00001.jpg'),
+        'not an object',
+    ),
+    'list category id': (
+        lambda d: d['categories'][0].update(id=[1]),
+        'category id that is not an int',
+    ),
+}
+
+
+@pytest.mark.parametrize('name', list(SILENT_FAULTS))
+def test_silent_faults_stop_training_before_the_work_dir(
+    tmp_path, capsys, faulty, name
+):
+    root, edit = faulty
+    change, words = SILENT_FAULTS[name]
+    edit(change)
+    check_error(tmp_path, capsys, data_options(f'{root}/'), words)
+    # ... and the checker names it (and does not crash on it).
+    out = subprocess.run(
+        [
+            sys.executable,
+            CHECKER,
+            '--ann-file',
+            str(root / 'instances_train.json'),
+            '--img-dir',
+            str(root),
+            '--no-decode',
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if name != 'all images below min_size':  # needs the config's filter
+        assert out.returncode == 1, out.stderr[-2000:]
+        assert words in out.stdout
+
+
 def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):
     root, _ = faulty
     val = root / 'instances_val.json'

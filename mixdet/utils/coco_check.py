@@ -14,21 +14,45 @@ from typing import Callable, Iterable, Optional
 # Faults that break training or evaluation: the tools refuse to start.
 ERRORS = {
     'empty_split': 'split has no images or no annotations',
+    'malformed_entry': 'an image, annotation or category that is not an '
+    'object',
+    'bad_category_id': 'category id that is not an int',
+    'duplicate_image_id': 'image id used twice (mmdet keeps one of them)',
+    'bad_image_size': 'image width/height missing or not a positive number',
+    'duplicate_annotation_id': 'annotation id used twice (mmdet refuses)',
+    'missing_area': "annotation without 'area' (mmdet reads it)",
     'missing_image': 'image file missing',
     'empty_image': 'image file is empty (0 bytes)',
     'corrupt_image': 'image file cannot be decoded (corrupt or truncated)',
     'malformed_box': 'bbox is not 4 finite numbers',
     'unknown_image_id': 'annotation for an image_id not in images',
+    'no_usable_box': 'no box mmdet would train on (every one is dropped)',
+    'no_usable_image': "no image passes the dataset's filter_cfg "
+    '(min_size, filter_empty_gt)',
 }
 # Faults mmdet survives by dropping data silently.
 WARNINGS = {
     'size_mismatch': 'width/height in the JSON differ from the image',
-    'degenerate_box': 'bbox with zero or negative width or height',
+    'degenerate_box': 'bbox narrower or lower than 1 pixel, or area <= 0 '
+    '(mmdet drops it)',
     'box_outside_image': 'bbox reaches outside the image',
     'unknown_category': 'annotation with a category_id not in categories',
 }
 # What the tools check at start-up: no image is opened.
-CHEAP = ('empty_split', 'missing_image', 'malformed_box', 'unknown_image_id')
+CHEAP = (
+    'empty_split',
+    'malformed_entry',
+    'bad_category_id',
+    'duplicate_image_id',
+    'bad_image_size',
+    'duplicate_annotation_id',
+    'missing_area',
+    'missing_image',
+    'malformed_box',
+    'unknown_image_id',
+    'no_usable_box',
+    'no_usable_image',
+)
 CHECKER = 'tools/misc/check_dataset.py'
 
 
@@ -73,20 +97,56 @@ class Report:
         return '\n'.join(lines)
 
 
-def _box_fault(bbox: object) -> Optional[str]:
+def _number(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _box_fault(ann: dict) -> Optional[str]:
+    """The fault of an annotation's box that mmdet drops or trips on."""
+    bbox = ann.get('bbox')
     if (
         not isinstance(bbox, (list, tuple))
         or len(bbox) != 4
-        or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
-            for v in bbox
-        )
-        or not all(math.isfinite(v) for v in bbox)
+        or not all(_number(v) for v in bbox)
     ):
         return 'malformed_box'
-    if bbox[2] <= 0 or bbox[3] <= 0:
+    if 'area' not in ann:
+        return 'missing_area'
+    if bbox[2] < 1 or bbox[3] < 1 or not ann['area'] > 0:
         return 'degenerate_box'
     return None
+
+
+def _entries(data: dict, key: str, report: 'Report') -> list[dict]:
+    """``data[key]``'s objects; anything else is a ``malformed_entry``."""
+    entries = data.get(key) or []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            report.add('malformed_entry', f'{key}[{i}]: {entry!r:.40}')
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def _duplicates(entries: list[dict]) -> list:
+    """The ids that more than one entry has."""
+    seen, twice = set(), []
+    for entry in entries:
+        key = repr(entry.get('id'))  # unhashable ids are still ids
+        if key in seen:
+            twice.append(entry.get('id'))
+        seen.add(key)
+    return twice
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def image_size(path: str) -> tuple[int, int]:
@@ -104,6 +164,7 @@ def scan_coco(
     img_dir: str,
     decode: bool = True,
     progress: Optional[Callable[[Iterable], Iterable]] = None,
+    filter_cfg: Optional[dict] = None,
 ) -> Report:
     """Check a loaded COCO annotation dict against its images.
 
@@ -114,21 +175,40 @@ def scan_coco(
         decode: Open and decode every image (size mismatch, corruption);
             without it only file existence is checked.
         progress: Wraps the image loop, e.g. a progress bar.
+        filter_cfg: The training dataset's ``filter_cfg`` (``min_size``,
+            ``filter_empty_gt``), to find a split mmdet would empty.
     """
     report = Report(ann_file)
-    images = data.get('images') or []
-    annotations = data.get('annotations') or []
+    images = _entries(data, 'images', report)
+    annotations = _entries(data, 'annotations', report)
+    categories = _entries(data, 'categories', report)
     report.num_images, report.num_annotations = len(images), len(annotations)
     if not images or not annotations:
         report.add(
             'empty_split',
             f'{len(images)} images, {len(annotations)} annotations',
         )
-    categories = {c.get('id') for c in data.get('categories') or []}
+    for category in categories:
+        key = category.get('id')
+        if isinstance(key, bool) or not isinstance(key, int):
+            report.add('bad_category_id', f'{category.get("name")}: {key!r}')
+    category_ids = {c.get('id') for c in categories if _hashable(c.get('id'))}
+    for key in _duplicates(images):
+        report.add('duplicate_image_id', repr(key))
+    for key in _duplicates(annotations):
+        report.add('duplicate_annotation_id', repr(key))
     sizes = {}
     loop = progress(images) if progress else images
     for image in loop:
         name = str(image.get('file_name'))
+        stated = (image.get('width'), image.get('height'))
+        if not all(_number(v) and v > 0 for v in stated):
+            report.add(
+                'bad_image_size', f'{name}: {stated[0]!r}x{stated[1]!r}'
+            )
+            stated = None
+        if _hashable(image.get('id')):
+            sizes[image.get('id')] = stated
         path = os.path.join(img_dir, name)
         if not os.path.isfile(path):
             report.add('missing_image', path)
@@ -142,37 +222,70 @@ def scan_coco(
             except Exception as error:  # PIL raises many kinds
                 report.add('corrupt_image', f'{path} ({error})')
                 continue
-            stated = (image.get('width'), image.get('height'))
-            if stated != actual:
+            if stated is not None and tuple(stated) != actual:
                 report.add(
                     'size_mismatch',
                     f'{name}: JSON {stated[0]}x{stated[1]}, '
                     f'file {actual[0]}x{actual[1]}',
                 )
-        sizes[image.get('id')] = (image.get('width'), image.get('height'))
-    ids = {image.get('id') for image in images}
+    with_box = set()
     for ann in annotations:
         where = f'annotation id {ann.get("id")}'
-        if ann.get('image_id') not in ids:
-            report.add('unknown_image_id', f'{where}: {ann.get("image_id")}')
+        image_id = ann.get('image_id')
+        if not _hashable(image_id) or image_id not in sizes:
+            report.add('unknown_image_id', f'{where}: {image_id!r}')
             continue
-        if ann.get('category_id') not in categories:
+        known = (
+            _hashable(ann.get('category_id'))
+            and ann.get('category_id') in category_ids
+        )
+        if not known:
             report.add(
-                'unknown_category', f'{where}: {ann.get("category_id")}'
+                'unknown_category', f'{where}: {ann.get("category_id")!r}'
             )
-        bbox = ann.get('bbox')
-        fault = _box_fault(bbox)
+        fault = _box_fault(ann)
         if fault:
-            report.add(fault, f'{where}: {bbox!r}')
+            report.add(fault, f'{where}: {ann.get("bbox")!r}')
             continue
-        width, height = sizes.get(ann['image_id'], (None, None))
-        if isinstance(width, (int, float)) and isinstance(
-            height, (int, float)
-        ):
-            x, y, w, h = bbox
+        if sizes[image_id] is not None:
+            width, height = sizes[image_id]
+            x, y, w, h = ann['bbox']
             if x < 0 or y < 0 or x + w > width or y + h > height:
                 report.add(
                     'box_outside_image',
-                    f'{where}: {bbox!r} in {width}x{height}',
+                    f'{where}: {ann["bbox"]!r} in {width}x{height}',
                 )
+            if min(x + w, width) - max(x, 0) <= 0 or (
+                min(y + h, height) - max(y, 0) <= 0
+            ):
+                continue  # wholly outside: mmdet drops it
+        if known and not ann.get('ignore', False):
+            with_box.add(image_id)
+    if annotations and not with_box:
+        report.add(
+            'no_usable_box',
+            f'0 of {len(annotations)} annotations are kept by mmdet',
+        )
+    _check_filter(report, sizes, with_box, filter_cfg or {})
     return report
+
+
+def _check_filter(
+    report: Report, sizes: dict, with_box: set, filter_cfg: dict
+) -> None:
+    """An error if mmdet's ``filter_cfg`` drops every image."""
+    min_size = filter_cfg.get('min_size', 0) or 0
+    empty_gt = filter_cfg.get('filter_empty_gt', False)
+    kept = [
+        image_id
+        for image_id, size in sizes.items()
+        if size is not None
+        and min(size) >= min_size
+        and (not empty_gt or image_id in with_box)
+    ]
+    if sizes and not kept and (min_size or empty_gt):
+        report.add(
+            'no_usable_image',
+            f'0 of {len(sizes)} images pass min_size={min_size}'
+            + (', filter_empty_gt=True' if empty_gt else ''),
+        )

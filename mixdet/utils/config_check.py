@@ -51,12 +51,19 @@ def _paths(dataset: dict) -> tuple[str, str]:
     return os.path.join(root, dataset['ann_file']), os.path.join(root, img)
 
 
+def training_filter(dataset: dict) -> Optional[dict]:
+    """The ``filter_cfg`` mmdet applies to ``dataset`` (none in test
+    mode)."""
+    return None if dataset.get('test_mode') else dataset.get('filter_cfg')
+
+
 def dataset_sources(
     cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')
-) -> list[tuple[str, str, str]]:
-    """(where, annotation file, image dir) of each dataset of ``splits``."""
+) -> list[tuple[str, str, str, Optional[dict]]]:
+    """(where, annotation file, image dir, filter_cfg) of each dataset of
+    ``splits``."""
     return [
-        (where, *_paths(dataset))
+        (where, *_paths(dataset), training_filter(dataset))
         for where, dataset in _datasets(cfg)
         if where.split('_')[0] in splits and dataset.get('ann_file')
     ]
@@ -100,10 +107,17 @@ def check_coco_file(path: str, where: str) -> dict:
     return data
 
 
-def check_coco_data(data: dict, ann: str, img_dir: str, where: str) -> None:
-    """Raise for the faults found without opening an image: an empty
-    split, missing image files, malformed boxes, dangling image ids."""
-    report = scan_coco(data, ann, img_dir, decode=False)
+def check_coco_data(
+    data: dict,
+    ann: str,
+    img_dir: str,
+    where: str,
+    filter_cfg: Optional[dict] = None,
+) -> None:
+    """Raise for the faults found without opening an image (:data:`CHEAP`):
+    an empty split, malformed entries and ids, missing image files,
+    malformed boxes, dangling image ids, a split mmdet would empty."""
+    report = scan_coco(data, ann, img_dir, decode=False, filter_cfg=filter_cfg)
     cheap = {k: v for k, v in report.errors.items() if k in CHEAP}
     if cheap:
         kind, examples = next(iter(cheap.items()))
@@ -223,7 +237,7 @@ def _check_config(cfg: Config, training: bool) -> None:
             continue
         ann, img_dir = _paths(dataset)
         data = check_coco_file(ann, f'{where}.ann_file')
-        check_coco_data(data, ann, img_dir, where)
+        check_coco_data(data, ann, img_dir, where, training_filter(dataset))
         classes = (dataset.get('metainfo') or {}).get('classes')
         if classes is None:
             # Without metainfo mmdet's CocoDataset uses the 80 COCO classes.

@@ -62,24 +62,24 @@ def main(argv=None) -> int:
                 Config.fromfile(args.config), args.splits
             )
         else:
-            sources = [('--ann-file', args.ann_file, args.img_dir)]
+            sources = [('--ann-file', args.ann_file, args.img_dir, None)]
         if not sources:
             raise ConfigError(
                 f'the config has no COCO dataset in {args.splits}'
             )
         loaded = [
-            (where, ann, img_dir, check_coco_file(ann, where))
-            for where, ann, img_dir in sources
+            (where, ann, img_dir, filter_cfg, check_coco_file(ann, where))
+            for where, ann, img_dir, filter_cfg in sources
         ]
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     failed = False
     seen = set()
-    for where, ann, img_dir, data in loaded:
-        if (ann, img_dir) in seen:  # val and test often share one file
+    for where, ann, img_dir, filter_cfg, data in loaded:
+        if (ann, img_dir, repr(filter_cfg)) in seen:  # val and test alike
             continue
-        seen.add((ann, img_dir))
+        seen.add((ann, img_dir, repr(filter_cfg)))
         print(f'{where}: scanning {len(data["images"])} images in {img_dir}')
         report = scan_coco(
             data,
@@ -87,6 +87,7 @@ def main(argv=None) -> int:
             img_dir,
             decode=not args.no_decode,
             progress=track_iter_progress if data['images'] else None,
+            filter_cfg=filter_cfg,
         )
         print(report.summary())
         failed |= bool(report.errors)
