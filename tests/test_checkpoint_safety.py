@@ -929,3 +929,33 @@ def test_ddp_and_plain_keys_of_one_weight_are_refused(tmp_path):
     path = save_raw(tmp_path / 'both.pth', {'state_dict': state})
     with pytest.raises(ConfigError, match="'module.linear.weight'"):
         fitting_state_dict(model, path, 'toy.py')
+
+
+def test_seed_resumably_wraps_epoch_based_default_sampler_configs():
+    from mmengine.config import Config
+
+    from mixdet.engine import seed_resumably
+
+    def config(**train_cfg):
+        return Config(
+            dict(
+                train_dataloader=dict(
+                    sampler=dict(type='DefaultSampler', shuffle=True),
+                    dataset=dict(type='CocoDataset'),
+                ),
+                train_cfg=train_cfg,
+            )
+        )
+
+    cfg = config(by_epoch=True, max_epochs=2)
+    assert seed_resumably(cfg) and seed_resumably(cfg)  # idempotent
+    loader = cfg.train_dataloader
+    assert loader.sampler == dict(type='SeededSampler', shuffle=True)
+    assert loader.dataset == dict(
+        type='SeededDataset', dataset=dict(type='CocoDataset')
+    )
+    assert cfg.custom_hooks == [dict(type='SeededRandomnessHook')]
+    # Iteration-based loops and other samplers are left as they are.
+    cfg = config(type='IterBasedTrainLoop', max_iters=10)
+    assert not seed_resumably(cfg)
+    assert cfg.train_dataloader.sampler.type == 'DefaultSampler'

@@ -75,35 +75,48 @@ def run_train(work_dir, options, *extra, wait=True):
     return subprocess.run(cmd, cwd=REPO_DIR, capture_output=True, text=True)
 
 
-def final_weights(work_dir, epochs):
-    checkpoint = load_checkpoint_file(
+def final_weights(work_dir, epochs=None):
+    """The weights of ``epoch_N.pth``, or of the last checkpoint."""
+    path = (
         os.path.join(work_dir, f'epoch_{epochs}.pth')
+        if epochs
+        else open(os.path.join(work_dir, 'last_checkpoint')).read().strip()
     )
-    return checkpoint['state_dict']
+    return load_checkpoint_file(path)['state_dict']
 
 
 def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
-    epochs = 3
-    options = tiny_run_options(tiny_data, epochs)
+    """The demo pipeline (RandomFlip) in a persistent worker, a kill after
+    an iteration checkpoint in the middle of an epoch: --resume neither
+    replays the epoch's first iterations nor draws other flips."""
+    epochs = 3  # 16 images / 4 a batch: 4 iterations an epoch
+    options = tiny_run_options(tiny_data, epochs) + [
+        'train_dataloader.persistent_workers=True',
+        'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=3',
+    ]
     straight = run_train(tmp_path / 'straight', options)
     assert straight.returncode == 0, straight.stderr[-3000:]
 
     crashed = tmp_path / 'crashed'
     proc = run_train(crashed, options, wait=False)
     deadline = time.time() + 240
-    while not (crashed / 'epoch_1.pth').exists():
+    pointer = crashed / 'last_checkpoint'
+    while not pointer.exists() or 'iter_6.pth' not in pointer.read_text():
         assert proc.poll() is None and time.time() < deadline
-        time.sleep(0.2)
-    time.sleep(0.5)  # let the checkpoint finish, then crash mid-epoch 2
-    proc.send_signal(signal.SIGKILL)
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)  # in epoch 2, after its 2nd iteration
     proc.wait()
-    assert not (crashed / f'epoch_{epochs}.pth').exists()
+    assert not (crashed / 'iter_12.pth').exists()
     # `--resume` with no path continues from the latest checkpoint.
     resumed = run_train(crashed, options, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
-    a = final_weights(tmp_path / 'straight', epochs)
-    b = final_weights(crashed, epochs)
+    log = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 1, iter: 6' in log
+    # the rest of epoch 2 only: iterations 7 and 8, then epoch 3
+    assert 'Epoch(train) [2][2/2]' in log and 'Epoch(train) [2][3/' not in log
+    a = final_weights(tmp_path / 'straight')
+    b = final_weights(crashed)
     assert list(a) == list(b)
     for key in a:
         assert torch.equal(a[key], b[key]), key

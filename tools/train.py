@@ -12,7 +12,12 @@ import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.engine import ResumeError, find_resume_checkpoint, read_problem
+from mixdet.engine import (
+    ResumeError,
+    find_resume_checkpoint,
+    read_problem,
+    seed_resumably,
+)
 from mixdet.utils import ConfigError, load_tool_config
 from mixdet.utils.tool_config import (
     add_own_data_arguments,
@@ -54,6 +59,9 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     apply_own_data_arguments(cfg, args)
+    # draws keyed by (seed, epoch, sample) and (seed, iter): a resumed run
+    # replays the run it continues
+    seed_resumably(cfg)
     if args.amp:
         if not torch.cuda.is_available():
             raise ConfigError(

@@ -1,4 +1,5 @@
-"""Training-loop pieces: safe checkpoint loading and atomic saving."""
+"""Training-loop pieces: safe checkpoint loading, atomic saving, resume
+that replays exactly."""
 
 from .checkpoint_hook import AtomicCheckpointHook
 from .resume import (
@@ -14,13 +15,23 @@ from .safe_load import (
     load_checkpoint_file,
     load_checkpoint_url,
 )
+from .seeded_randomness import (
+    SeededDataset,
+    SeededRandomnessHook,
+    SeededSampler,
+    seed_resumably,
+)
 
 __all__ = [
     'AtomicCheckpointHook',
     'CheckpointRefused',
     'ResumeError',
+    'SeededDataset',
+    'SeededRandomnessHook',
+    'SeededSampler',
     'find_resume_checkpoint',
     'read_problem',
+    'seed_resumably',
     'is_complete_checkpoint',
     'drop_config_text',
     'load_checkpoint_bytes',

@@ -16,7 +16,12 @@ from ..scope import mmdet_scope
 from .coco_check import CHEAP, CHECKER, ERRORS, scan_coco
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'MultiImageMixDataset')
+WRAPPERS = (
+    'RepeatDataset',
+    'ClassBalancedDataset',
+    'MultiImageMixDataset',
+    'SeededDataset',
+)
 
 
 class ConfigError(ValueError):

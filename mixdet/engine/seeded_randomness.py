@@ -1,0 +1,150 @@
+"""Randomness that a resumed run replays exactly.
+
+mmengine restores weights, optimizer and schedulers on ``resume``, but not
+the random state: the data pipeline's draws (``RandomFlip``: numpy, in the
+data-loader workers, which persistent workers carry across epochs) and the
+model's (drop path: torch) continue from wherever the new process starts, so
+a resumed run drifts from the run it continues. And mmengine's epoch loop
+restarts an epoch from its first batch after an iteration checkpoint, so
+the iterations since the epoch began are trained twice.
+
+Here every draw is keyed by position instead of carried state:
+
+- :class:`SeededSampler` (mmengine's ``DefaultSampler``, same arguments)
+  yields ``epoch * len(dataset) + index``, and skips the batches an
+  iteration checkpoint has already trained;
+- :class:`SeededDataset` seeds ``random``, numpy and torch from
+  ``(seed, epoch, index)`` before each sample goes through the pipeline, in
+  whichever process it runs;
+- :class:`SeededRandomnessHook` seeds them from ``(seed, iter)`` before each
+  training step, and tells the sampler where a resumed epoch starts.
+
+:func:`seed_resumably` applies all three to a config (``tools/train.py``
+does, for epoch-based configs with mmengine's ``DefaultSampler``).
+"""
+
+import hashlib
+import random
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import torch
+from mmengine.dataset import DefaultSampler
+from mmengine.hooks import Hook
+from mmengine.registry import DATA_SAMPLERS, DATASETS, HOOKS
+
+
+def seed_all(*key: Any) -> None:
+    """Seed ``random``, numpy and torch from ``key`` (a hash of it)."""
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=4).digest()
+    seed = int.from_bytes(digest, 'little')
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@DATA_SAMPLERS.register_module()
+class SeededSampler(DefaultSampler):
+    """``DefaultSampler`` whose indices carry the epoch
+    (``epoch * len(dataset) + index``, for :class:`SeededDataset`), and
+    that can start an epoch ``skip`` samples in (a resumed epoch)."""
+
+    skip = 0
+
+    def __iter__(self) -> Iterator[int]:
+        offset = self.epoch * len(self.dataset)
+        indices = list(super().__iter__())[self.skip :]
+        return iter([offset + i for i in indices])
+
+    def __len__(self) -> int:
+        return super().__len__() - self.skip
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.epoch:
+            self.skip = 0  # only the resumed epoch starts late
+        super().set_epoch(epoch)
+
+
+@DATASETS.register_module()
+class SeededDataset:
+    """A dataset whose samples are drawn with randomness seeded from
+    ``(seed, epoch, index)``, read from :class:`SeededSampler`'s indices.
+
+    Args:
+        dataset: The dataset (config or object).
+        seed: The run's seed; :class:`SeededRandomnessHook` sets it to
+            the Runner's before training starts.
+    """
+
+    def __init__(self, dataset: Any, seed: Optional[int] = None) -> None:
+        self.dataset = (
+            DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        )
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: int) -> Any:
+        epoch, index = divmod(int(key), len(self.dataset))
+        seed_all('sample', self.seed, epoch, index)
+        return self.dataset[index]
+
+    def __getattr__(self, name: str) -> Any:
+        # metainfo, get_data_info, ...: the wrapped dataset's
+        if name == 'dataset':
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+@HOOKS.register_module()
+class SeededRandomnessHook(Hook):
+    """Seeds every training step from ``(seed, iter)``, hands the Runner's
+    seed to :class:`SeededDataset`, and makes a resumed epoch start after
+    the batches its checkpoint has trained."""
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        dataset = runner.train_dataloader.dataset
+        if isinstance(dataset, SeededDataset):
+            dataset.seed = runner.seed
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        sampler = runner.train_dataloader.sampler
+        meta = checkpoint.get('meta', {})
+        if not isinstance(sampler, SeededSampler) or 'iter' not in meta:
+            return
+        sampler.set_epoch(meta['epoch'])
+        per_epoch = len(runner.train_dataloader)
+        done = meta['iter'] - meta['epoch'] * per_epoch
+        if 0 < done < per_epoch:
+            sampler.skip = done * runner.train_dataloader.batch_size
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None):
+        seed_all('step', runner.seed, runner.iter)
+
+
+def seed_resumably(cfg: Any) -> bool:
+    """Make an epoch-based config with mmengine's ``DefaultSampler`` replay
+    exactly on resume (in place); returns whether it could."""
+    loader = cfg.get('train_dataloader')
+    train = cfg.get('train_cfg') or {}
+    if not loader or train.get('type', 'EpochBasedTrainLoop') not in (
+        'EpochBasedTrainLoop',
+        'mmengine.EpochBasedTrainLoop',
+    ):
+        return False
+    sampler = loader.get('sampler') or {}
+    if sampler.get('type') not in ('DefaultSampler', 'SeededSampler'):
+        return False
+    if sampler['type'] == 'DefaultSampler':
+        sampler['type'] = 'SeededSampler'
+        loader['dataset'] = dict(
+            type='SeededDataset', dataset=loader['dataset']
+        )
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'SeededRandomnessHook' for h in hooks):
+        hooks.append(dict(type='SeededRandomnessHook'))
+    cfg.custom_hooks = hooks
+    return True
