@@ -72,6 +72,18 @@ def check_error(
     assert not work_dir.exists()
 
 
+def check_missing_data_root(tmp_path, capsys) -> None:
+    """tools/train.py on a data root that does not exist: one line, exit
+    2, no work dir."""
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(str(tmp_path / 'nope') + '/'),
+        'data_root',
+        'does not exist',
+    )
+
+
 def amp_loss_backward(
     model, num_classes: int, size: int = 320, dtype=torch.bfloat16
 ) -> None:

@@ -687,6 +687,21 @@ def test_one_cycle_runner_checkpoint_resumes(tmp_path, monkeypatch):
     assert torch.equal(*weights)
 
 
+def test_ema_and_numpy_runtime_info_load_as_pickle_does(tmp_path):
+    """EMAHook's averaged model and numpy values in the message hub (as
+    dataset metas and save_best records put there) load exactly."""
+    runner = make_runner(
+        tmp_path, max_iters=2, custom_hooks=[dict(type='EMAHook')]
+    )
+    runner.message_hub.update_info('classes_seen', np.arange(3))
+    runner.message_hub.update_info('best_score', np.float32(0.5))
+    runner.train()
+    path = str(tmp_path / 'iter_2.pth')
+    state = load_checkpoint_file(path)
+    assert 'module.linear.weight' in state['ema_state_dict']
+    assert_same(state, drop_config(torch.load(path, weights_only=False)))
+
+
 def test_custom_history_statistics_load_by_name(tmp_path):
     """After HistoryBuffer.register_statistics, Runner checkpoints still
     load; the statistic is named in the file and never imported or run."""
@@ -777,6 +792,10 @@ def test_stand_ins_cannot_hide_in_sets_keys_or_tensor_hooks(tmp_path):
         torch._utils._rebuild_parameter,
         (torch.zeros(2), False, OrderedDict([(0, HistoryBuffer)])),
     )
+    ordered = OrderedDict(a=1)
+    ordered.dtype = np.dtype('f4')  # pickled as the OrderedDict's state
+    loaded = load_checkpoint_file(save_raw(tmp_path / 'od.pth', ordered))
+    assert loaded.dtype == np.dtype('f4')  # converted, not left a stand-in
     for name, obj in {
         'set': {'s': {HistoryBuffer}},
         'key': {(1, np.dtype('f4')): 1},

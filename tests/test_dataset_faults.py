@@ -98,23 +98,25 @@ def test_every_kind_of_fault_is_found(faulty):
     assert 'warning' in summary
 
 
+def check(root, *options):
+    """tools/misc/check_dataset.py on a dataset's train split."""
+    return subprocess.run(
+        [
+            sys.executable,
+            CHECKER,
+            '--ann-file',
+            str(root / 'instances_train.json'),
+            '--img-dir',
+            str(root),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
     root, edit = faulty
-
-    def check(root):
-        return subprocess.run(
-            [
-                sys.executable,
-                CHECKER,
-                '--ann-file',
-                str(root / 'instances_train.json'),
-                '--img-dir',
-                str(root),
-            ],
-            capture_output=True,
-            text=True,
-        )
-
     ok = check(clean)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert 'no faults found' in ok.stdout and '6/6' in ok.stdout
@@ -241,19 +243,7 @@ def test_silent_faults_stop_training_before_the_work_dir(
     edit(change)
     check_error(tmp_path, capsys, data_options(f'{root}/'), words)
     # ... and the checker names it (and does not crash on it).
-    out = subprocess.run(
-        [
-            sys.executable,
-            CHECKER,
-            '--ann-file',
-            str(root / 'instances_train.json'),
-            '--img-dir',
-            str(root),
-            '--no-decode',
-        ],
-        capture_output=True,
-        text=True,
-    )
+    out = check(root, '--no-decode')
     if name != 'all images below min_size':  # needs the config's filter
         assert out.returncode == 1, out.stderr[-2000:]
         assert words in out.stdout

@@ -167,7 +167,7 @@ def test_builds_in_mmdet_scope_whatever_the_process_scope(
 ):
     """swap_backbone, the config checks and the tools' start-up path look
     mixdet's modules up in mmdet's scope, and leave the scope as found."""
-    from .helpers import check_error, data_options
+    from .helpers import check_missing_data_root
 
     cfg = mmdet_config('retinanet/retinanet_r50_fpn_1x_coco.py')
     swap_backbone(cfg, dict(type='MixNet', arch='s', out_indices=(2, 3, 4)))
@@ -179,10 +179,4 @@ def test_builds_in_mmdet_scope_whatever_the_process_scope(
     )
     with pytest.raises(ConfigError, match='does not exist'):
         check_config(Config(dict(model=cfg.model, train_dataloader=loader)))
-    check_error(
-        tmp_path,
-        capsys,
-        data_options(str(tmp_path / 'nope') + '/'),
-        'data_root',
-        'does not exist',
-    )
+    check_missing_data_root(tmp_path, capsys)

@@ -18,6 +18,7 @@ from .helpers import (
     DEMO_CONFIG,
     REPO_DIR,
     check_error,
+    check_missing_data_root,
     data_options,
     load_tool,
 )
@@ -183,13 +184,7 @@ def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
 
 
 def test_missing_data_root(tmp_path, capsys):
-    check_error(
-        tmp_path,
-        capsys,
-        data_options(str(tmp_path / 'nope') + '/'),
-        'data_root',
-        'does not exist',
-    )
+    check_missing_data_root(tmp_path, capsys)
 
 
 def test_missing_annotation_file(tmp_path, capsys, tiny_data):

@@ -29,11 +29,13 @@ a *stand-in* that records plain data and validates it:
   tensors and storages) and zip records that inflate beyond their size are
   refused before anything is unpickled (:mod:`.pickle_scan`).
 
-The stand-ins are active only inside :func:`load_checkpoint_file` (torch's
-allow-list holds exactly them for that call, under a lock, and is restored
-afterwards), so other code's ``add_safe_globals`` / ``safe_globals`` and the
-hash seed cannot change what is admitted, and ``torch.load`` elsewhere in
-the process behaves as without mixdet. The config text mmengine would
+The stand-ins are active only inside :func:`load_checkpoint_file`, and only
+in the thread that calls it: torch's unpickler reads its user allow-list
+through a function that answers with the stand-ins there and with torch's
+own list everywhere else. So other code's ``add_safe_globals`` /
+``safe_globals`` (in any thread) and the hash seed cannot change what is
+admitted, and ``torch.load`` elsewhere in the process behaves as without
+mixdet. The config text mmengine would
 execute (:data:`CONFIG_TEXT_KEYS`) is removed.
 """
 
