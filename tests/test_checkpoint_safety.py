@@ -978,3 +978,11 @@ def test_seed_resumably_wraps_epoch_based_default_sampler_configs():
     cfg = config(type='IterBasedTrainLoop', max_iters=10)
     assert not seed_resumably(cfg)
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
+
+
+def test_resume_refuses_a_bare_state_dict(tmp_path):
+    """A plain state dict has no meta: Runner.resume would die on it."""
+    path = save_raw(tmp_path / 'epoch_1.pth', ToyModel().state_dict())
+    assert 'not a Runner checkpoint' in read_problem(path)
+    with pytest.raises(ResumeError, match='epoch_1.pth cannot be read'):
+        find_resume_checkpoint(str(tmp_path))

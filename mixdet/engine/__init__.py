@@ -11,7 +11,6 @@ from .resume import (
 from .safe_load import (
     CheckpointRefused,
     drop_config_text,
-    load_checkpoint_bytes,
     load_checkpoint_file,
     load_checkpoint_url,
 )
@@ -34,7 +33,6 @@ __all__ = [
     'seed_resumably',
     'is_complete_checkpoint',
     'drop_config_text',
-    'load_checkpoint_bytes',
     'load_checkpoint_file',
     'load_checkpoint_url',
 ]

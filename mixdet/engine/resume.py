@@ -47,8 +47,10 @@ def read_problem(path: str) -> Optional[str]:
         text = ' '.join(str(error).split())
         return f'{type(error).__name__}: {text[:300]}'
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict):
+        return 'no meta: a bare state dict, not a Runner checkpoint'
     for key in ('epoch', 'iter'):
-        value = meta.get(key, 0) if isinstance(meta, dict) else None
+        value = meta.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"meta['{key}'] is {value!r}, not a count of steps"
     return None

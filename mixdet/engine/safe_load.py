@@ -42,7 +42,6 @@ execute (:data:`CONFIG_TEXT_KEYS`) is removed.
 import contextlib
 import functools
 import importlib
-import io
 import logging
 import math
 import os
@@ -531,12 +530,6 @@ def _reason(error: pickle.UnpicklingError) -> str:
     text = text.split(' Please use `torch.serialization', 1)[0]
     text = ' '.join(text.split())
     return text.replace('refused checkpoint content: ', '').rstrip('.')
-
-
-def load_checkpoint_bytes(data: bytes, map_location: Any = None) -> Any:
-    """:func:`load_checkpoint_file` for a checkpoint held in memory."""
-    with io.BytesIO(data) as buffer:
-        return load_checkpoint_file(buffer, map_location)
 
 
 def load_checkpoint_url(

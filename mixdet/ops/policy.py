@@ -165,8 +165,9 @@ RULES: tuple[Rule, ...] = (
         'linear',
         'S 2.63x / M 3.16x batch 8',
     ),
-    # A 2-core x86 CPU with AVX-512, torch 2.13.0+cpu (earlier sessions;
-    # MixConv: every MixNet-S/M layer faster fused, the least 1.19x).
+    # A 2-core x86 CPU with AVX-512, torch 2.13.0+cpu
+    # (benchmark_mixconv.py; MixConv: every MixNet-S/M layer faster fused,
+    # the least 1.19x).
     Rule(
         'mixconv',
         'cpu-avx512',
@@ -225,7 +226,7 @@ RULES: tuple[Rule, ...] = (
     # rule: on the AMD EPYC above, whole SSDLite-MixNet-S inference was
     # 1.05x slower at batch 1, 1.02x at 2, 0.99x at 4, 0.93-0.97x the time
     # at batch 8 (noisy), so no phase-wide rule holds there.
-    # NVIDIA H100, torch 2.11 + CUDA 13 (issue report): fused MixConv
+    # NVIDIA H100, torch 2.11 + CUDA 13 (a user's measurement): fused MixConv
     # backward 10x slower than split, inference equal: no rule, the
     # reference path everywhere on CUDA.
 )
