@@ -19,18 +19,22 @@ PARTIAL_SUFFIX = '.part'
 _PARTIAL = re.compile(r'^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.part$')
 
 
+def _host() -> str:
+    """This machine's short name, as partial-file names carry it."""
+    return socket.gethostname().split('.')[0] or 'host'
+
+
 def partial_name(path: str) -> str:
     """Where this process writes ``path`` before renaming it into place."""
     folder, name = osp.split(path)
-    host = socket.gethostname().split('.')[0] or 'host'
-    return osp.join(folder, f'.{name}.{host}-{os.getpid()}{PARTIAL_SUFFIX}')
+    return osp.join(folder, f'.{name}.{_host()}-{os.getpid()}{PARTIAL_SUFFIX}')
 
 
 def remove_stale_partials(folder: str) -> list[str]:
     """Remove the partial saves in ``folder`` whose writer (a process on
     this host) is gone; returns them. Other hosts' and live writers' files
     are left alone."""
-    host = socket.gethostname().split('.')[0] or 'host'
+    host = _host()
     removed = []
     for name in os.listdir(folder) if osp.isdir(folder) else []:
         match = _PARTIAL.match(name)
@@ -44,11 +48,11 @@ def remove_stale_partials(folder: str) -> list[str]:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, under another user
     return True
 
 

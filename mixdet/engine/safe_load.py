@@ -35,8 +35,8 @@ through a function that answers with the stand-ins there and with torch's
 own list everywhere else. So other code's ``add_safe_globals`` /
 ``safe_globals`` (in any thread) and the hash seed cannot change what is
 admitted, and ``torch.load`` elsewhere in the process behaves as without
-mixdet. The config text mmengine would
-execute (:data:`CONFIG_TEXT_KEYS`) is removed.
+mixdet. The config text mmengine would execute (:data:`CONFIG_TEXT_KEYS`)
+is removed.
 """
 
 import contextlib
