@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every GPU measurement and check of issue #11 in one prepared run, for a
-# session that is lent a GPU machine for a few minutes.
+# Every GPU measurement and check mixdet has (AMP, compile, op paths,
+# backbone and SSDLite speed) in one time-limited run on a GPU machine.
 #
 #   bash tools/analysis/gpu_session.sh [OUT_DIR]
 #
