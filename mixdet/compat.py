@@ -1,31 +1,49 @@
 """Fixes for upstream problems, applied once when mixdet is imported.
 
-1. mmengine 0.10.7 loads checkpoints with ``torch.load(f)``. Since torch 2.6
-   that means ``weights_only=True``, which refuses the numpy arrays and
-   mmengine ``HistoryBuffer`` objects in every Runner checkpoint, so
-   ``resume``, ``load_from`` and ``tools/test.py`` fail; its http(s) loads
-   use ``weights_only=False``. mixdet routes every checkpoint load of
-   mmengine's (every scheme) through
-   :func:`mixdet.engine.load_checkpoint_file`, which reads Runner
+Each fix is listed in :data:`FIXES` with the package versions it fixes; it
+is applied only to those versions (another version gets a one-line
+warning naming the fix), and any of them can be turned off before mixdet
+is imported: ``MIXDET_DISABLE_FIXES=ssd_head_loss_cls,...`` (or ``all``).
+:func:`applied` lists what was applied in this process.
+
+1. ``checkpoint_loads``: mmengine 0.10.7 loads checkpoints with
+   ``torch.load(f)``. Since torch 2.6 that means ``weights_only=True``,
+   which refuses the numpy arrays and mmengine ``HistoryBuffer`` objects
+   in every Runner checkpoint, so ``resume``, ``load_from`` and
+   ``tools/test.py`` fail; its http(s) loads use ``weights_only=False``.
+   mixdet routes every checkpoint load of mmengine's (every scheme)
+   through :func:`mixdet.engine.load_checkpoint_file`, which reads Runner
    checkpoints as validated plain data, never runs code from the file and
    drops the config text mmengine would execute. torch's own
    ``torch.load`` is left as it is for every other caller.
-2. mmengine's inferencers, given no config, run the config text of the
-   checkpoint: with mixdet they say to pass the config file instead.
-3. mmdet 3.3.0's ``SSDHead.__init__`` skips ``AnchorHead.__init__`` and
-   never sets ``loss_cls``, which ``predict`` reads. We give it the loss it
-   actually computes: softmax cross-entropy over ``num_classes + 1``.
-4. An unreadable image keeps mmcv's exception, with a note naming the
-   image and ``tools/misc/check_dataset.py`` (``LoadImageFromFile``).
-5. mmengine's ``is_installed`` warns about the deprecated
-   ``pkg_resources`` twice per process (silenced).
+2. ``config_from_checkpoint``: mmengine's inferencers, given no config,
+   run the config text of the checkpoint: with mixdet they say to pass
+   the config file instead.
+3. ``ssd_head_loss_cls``: mmdet 3.3.0's ``SSDHead.__init__`` skips
+   ``AnchorHead.__init__`` and never sets ``loss_cls``, which ``predict``
+   reads. We give it the loss it actually computes: softmax cross-entropy
+   over ``num_classes + 1``.
+4. ``unreadable_images``: an unreadable image keeps mmcv's exception,
+   with a note naming the image and ``tools/misc/check_dataset.py``
+   (``LoadImageFromFile``).
+5. ``pkg_resources_warning``: mmengine's ``is_installed`` warns about the
+   deprecated ``pkg_resources`` twice per process; a process-wide
+   ``warnings`` filter silences that one message.
 """
 
 import functools
+import importlib.metadata
+import os
 import types
 import warnings
+from typing import Callable, NamedTuple
 
-_applied = False
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+DISABLE_ENV = 'MIXDET_DISABLE_FIXES'
+_applied: list[str] = []
+_done = False
 
 
 class TorchForCheckpoints(types.ModuleType):
@@ -152,14 +170,72 @@ def quiet_pkg_resources_warning() -> None:
     )
 
 
+class Fix(NamedTuple):
+    """One upstream fix: its name, the package and versions it fixes."""
+
+    name: str
+    package: str
+    versions: str  # a PEP 440 specifier, e.g. '>=0.10,<0.11'
+    apply: Callable[[], None]
+
+
+FIXES: tuple[Fix, ...] = (
+    Fix('pkg_resources_warning', 'mmengine', '>=0.10,<0.11',
+        quiet_pkg_resources_warning),
+    Fix('checkpoint_loads', 'mmengine', '>=0.10,<0.11',
+        route_checkpoint_loads),
+    Fix('config_from_checkpoint', 'mmengine', '>=0.10,<0.11',
+        refuse_config_from_checkpoint),
+    Fix('ssd_head_loss_cls', 'mmdet', '>=3.0,<3.4', fix_ssd_head_loss_cls),
+    Fix('unreadable_images', 'mmcv', '>=2.0.0rc4,<2.2',
+        name_unreadable_images),
+)  # fmt: skip
+
+
+def disabled() -> set[str]:
+    """The fixes ``MIXDET_DISABLE_FIXES`` turns off (``all``: every one).
+    Raises ValueError naming the known fixes for an unknown name."""
+    names = {n.strip() for n in os.environ.get(DISABLE_ENV, '').split(',')}
+    names.discard('')
+    known = {fix.name for fix in FIXES}
+    if 'all' in names:
+        return known
+    if names - known:
+        raise ValueError(
+            f'{DISABLE_ENV} names unknown fixes {sorted(names - known)}; '
+            f"known: {sorted(known)} or 'all'"
+        )
+    return names
+
+
+def applies_to(fix: Fix) -> bool:
+    """Whether the installed ``fix.package`` is a version ``fix`` fixes."""
+    installed = Version(importlib.metadata.version(fix.package))
+    return SpecifierSet(fix.versions).contains(installed, prereleases=True)
+
+
 def apply() -> None:
-    """Apply every fix once."""
-    global _applied
-    if _applied:
+    """Apply every fix that is not disabled, to the versions it fixes."""
+    global _done
+    if _done:
         return
-    quiet_pkg_resources_warning()
-    route_checkpoint_loads()
-    refuse_config_from_checkpoint()
-    fix_ssd_head_loss_cls()
-    name_unreadable_images()
-    _applied = True
+    off = disabled()
+    for fix in FIXES:
+        if fix.name in off:
+            continue
+        if not applies_to(fix):
+            version = importlib.metadata.version(fix.package)
+            warnings.warn(
+                f'mixdet: fix {fix.name!r} is for {fix.package}'
+                f'{fix.versions}, not {version}: not applied',
+                stacklevel=2,
+            )
+            continue
+        fix.apply()
+        _applied.append(fix.name)
+    _done = True
+
+
+def applied() -> list[str]:
+    """The fixes applied in this process, in order."""
+    return list(_applied)

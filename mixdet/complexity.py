@@ -6,8 +6,6 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from torch import nn
 
-from . import ops
-
 # What mmengine counts besides convolutions and fully connected layers.
 NOT_CONV_OPS = (
     'batch_norm',
@@ -37,11 +35,11 @@ def count_madds(
 
     mmengine's ``FlopAnalyzer`` counts one multiply-add as one "flop", the
     unit of the paper's FLOPs column. Detectors run in ``'tensor'`` mode
-    (backbone, neck and head, no post-processing). Every op runs its
-    reference path (:func:`mixdet.ops.mode`): MixConv layers are counted by
-    their own kernels, as the paper does, not by the zero-padded kernel of
-    the fused path; grouped 1x1 convs by their groups, not by an assembled
-    (block-diagonal) weight.
+    (backbone, neck and head, no post-processing). Traced, every layer
+    runs its plain steps (:func:`mixdet.ops.choose`): MixConv layers are
+    counted by their own kernels, as the paper does, not by the
+    zero-padded kernel of the fused path; grouped 1x1 convs by their
+    groups, not by an assembled (block-diagonal) weight.
 
     Args:
         model: The model.
@@ -65,8 +63,7 @@ def count_madds(
             **{f'aten::{op}': _count_nothing for op in NOT_CONV_OPS}
         )
     try:
-        with ops.mode('reference'):
-            total = analyzer.total()
+        total = analyzer.total()
     finally:
         model.train(was_training)
     return total

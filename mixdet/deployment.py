@@ -9,43 +9,112 @@ applies them to these outputs.
 
 import copy
 import warnings
+from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from . import ops
-from .models.layers import GroupedPointwiseConv2d, MixConv2d
+from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
+from .ops import block_diagonal_weight, pad_kernels
 from .utils.atomic import atomic_path
+
+GROUPED = (MixConv2d, GroupedPointwiseConv2d)
 
 
 def fold_bn(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` for inference with every BatchNorm that follows
-    a conv folded into it: mmcv's ``fuse_conv_bn`` for plain convs, and
-    group by group for :class:`MixConv2d` and
-    :class:`GroupedPointwiseConv2d` (which ``fuse_conv_bn`` skips)."""
-    from mmcv.cnn import fuse_conv_bn
-
+    """A copy of ``model`` for inference with every BatchNorm that directly
+    follows a conv (its next sibling, as in mmcv's ``ConvModule`` and
+    mixdet's ``ConvNormAct``) folded into that conv: plain convs, and
+    group by group :class:`MixConv2d` and :class:`GroupedPointwiseConv2d`
+    (which mmcv's ``fuse_conv_bn`` skips). Affine or not."""
     model = copy.deepcopy(model).eval()
-    for module in list(model.modules()):
-        conv = getattr(module, 'conv', None)
-        bn = getattr(module, 'bn', None)
-        if isinstance(conv, (MixConv2d, GroupedPointwiseConv2d)) and (
-            isinstance(bn, _BatchNorm)
-        ):
-            _fold_into_groups(conv, bn)
-            module.bn = nn.Identity()
-    return fuse_conv_bn(model)
+    for parent in list(model.modules()):
+        conv = None
+        for name, child in list(parent.named_children()):
+            if isinstance(child, _BatchNorm) and conv is not None:
+                _fold(conv, child)
+                setattr(parent, name, nn.Identity())
+                conv = None
+            elif isinstance(child, (nn.Conv2d, *GROUPED)):
+                conv = child
+            else:
+                conv = None
+    return model
+
+
+def batch_norm_affine(
+    norm: _BatchNorm,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, shift)`` with ``norm(y) == y * scale + shift`` per channel
+    in inference (running statistics)."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    if norm.bias is None:
+        return scale, -norm.running_mean * scale
+    return scale, torch.addcmul(norm.bias, norm.running_mean, scale, value=-1)
 
 
 @torch.no_grad()
-def _fold_into_groups(conv: nn.Module, bn: _BatchNorm) -> None:
-    """Fold ``bn`` into the group convs whose outputs it normalises."""
-    weights, biases = ops.folded_weights(conv, bn)
-    for group, weight, bias in zip(conv.convs, weights, biases):
-        group.weight.copy_(weight)
-        group.bias = nn.Parameter(bias)
+def _fold(conv: nn.Module, bn: _BatchNorm) -> None:
+    """Fold ``bn`` into ``conv`` (into each group conv whose outputs it
+    normalises)."""
+    scale, shift = batch_norm_affine(bn)
+    convs = conv.convs if isinstance(conv, GROUPED) else [conv]
+    sizes = [c.out_channels for c in convs]
+    for c, s, b in zip(convs, scale.split(sizes), shift.split(sizes)):
+        bias = b if c.bias is None else torch.addcmul(b, c.bias, s)
+        c.weight.mul_(s.view(-1, 1, 1, 1))
+        c.bias = nn.Parameter(bias)
+
+
+@torch.no_grad()
+def merge_groups(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every :class:`MixConv2d` that can run as
+    one conv (``fusable``) replaced by that conv (the groups' kernels
+    zero-padded to the largest) and every :class:`GroupedPointwiseConv2d`
+    by one 1x1 conv (grouped, or block-diagonal): one Conv node each in
+    ONNX. Outputs are unchanged."""
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            merged = _merged(child)
+            if merged is not None:
+                setattr(parent, name, merged)
+    return model
+
+
+def _merged(module: nn.Module) -> Optional[nn.Conv2d]:
+    biases = getattr(module, 'biases', [None])
+    bias = None if biases[0] is None else torch.cat(biases)
+    if isinstance(module, MixConv2d) and module.fusable:
+        weight = pad_kernels(module.weights)
+        conv = make_conv2d(
+            module.in_channels,
+            module.out_channels,
+            weight.shape[-1],
+            module.stride,
+            groups=module.in_channels,
+            bias=bias is not None,
+            padding=module.padding,
+        )
+    elif isinstance(module, GroupedPointwiseConv2d):
+        weight, groups = block_diagonal_weight(module.weights)
+        conv = nn.Conv2d(
+            module.in_channels,
+            module.out_channels,
+            1,
+            groups=groups,
+            bias=bias is not None,
+        )
+    else:
+        return None
+    conv.weight.copy_(weight)
+    if bias is not None:
+        conv.bias.copy_(bias)
+    return conv.to(weight.device)
 
 
 class RawOutputs(nn.Module):
@@ -81,12 +150,11 @@ def export_onnx(
     import onnx
 
     detector.eval()
-    wrapper = RawOutputs(detector).eval()
+    # One Conv node per MixConv and grouped 1x1.
+    wrapper = RawOutputs(merge_groups(detector)).eval()
     names = output_names(detector, size)
     with atomic_path(out_file) as tmp:
-        # One Conv node per MixConv and grouped 1x1 (kernels assembled from
-        # the groups' weights, folded into constants).
-        with torch.no_grad(), ops.mode('export'), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings():
             # Shapes read while tracing are constants: what we want.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
             torch.onnx.export(

@@ -2,6 +2,8 @@
 
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -153,3 +155,54 @@ def test_mmdet_ssdlite_mobilenetv2_config_trains_and_predicts():
     model = MODELS.build(Config.fromfile(path).model)
     model.init_weights()
     loss_backward_predict(model, num_classes=80)
+
+
+def test_every_fix_is_listed_gated_and_applied_here():
+    from mixdet import compat
+
+    assert compat.applied() == [fix.name for fix in compat.FIXES]
+    for fix in compat.FIXES:
+        assert compat.applies_to(fix)  # the versions installed here
+        gated = fix._replace(versions='<0.0.1')
+        assert not compat.applies_to(gated)
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+    )
+
+
+def test_fixes_can_be_turned_off_and_bad_names_are_refused():
+    code = (
+        'import mixdet, mixdet.compat as c\n'
+        'from mmdet.models.dense_heads import SSDHead\n'
+        'print(c.applied(), hasattr(SSDHead.__init__, "_mixdet_fixed"))'
+    )
+    off = run_python(code, MIXDET_DISABLE_FIXES='ssd_head_loss_cls')
+    assert off.returncode == 0, off.stderr
+    assert "'ssd_head_loss_cls'" not in off.stdout
+    assert "'checkpoint_loads'" in off.stdout
+    assert off.stdout.strip().endswith('False')  # mmdet left as shipped
+    none = run_python(code, MIXDET_DISABLE_FIXES='all')
+    assert none.stdout.startswith('[] False'), none.stderr
+    bad = run_python(code, MIXDET_DISABLE_FIXES='ssd_head')
+    assert bad.returncode != 0
+    assert "unknown fixes ['ssd_head']" in bad.stderr
+    assert 'ssd_head_loss_cls' in bad.stderr.splitlines()[-1]
+
+
+def test_a_fix_for_other_versions_is_not_applied_and_says_so(monkeypatch):
+    from mixdet import compat
+
+    calls = []
+    fix = compat.Fix('probe', 'mmdet', '<3.0', lambda: calls.append(1))
+    monkeypatch.setattr(compat, 'FIXES', (fix,))
+    monkeypatch.setattr(compat, '_done', False)
+    monkeypatch.setattr(compat, '_applied', [])
+    with pytest.warns(UserWarning, match=r"fix 'probe' is for mmdet<3.0"):
+        compat.apply()
+    assert calls == [] and compat.applied() == []

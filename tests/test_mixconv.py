@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mixdet import ops
+from mixdet.deployment import merge_groups
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
     MixConv2d,
@@ -65,7 +66,7 @@ def test_exponential_and_explicit_split():
     assert [c.weight.shape[0] for c in conv.convs] == [16, 8, 4, 4]
 
 
-@pytest.mark.parametrize('path', ['reference', 'fused', 'export'])
+@pytest.mark.parametrize('path', ['reference', 'fused', 'merged'])
 @pytest.mark.parametrize('padding', ['symmetric', 'same'])
 @pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('size', [(15, 15), (16, 11)])
@@ -77,14 +78,17 @@ def test_mixconv_equals_reference(path, padding, stride, size):
             int(k) * 2 + 3 for k in torch.randint(0, 4, (num,), generator=g)
         )
         channels = int(torch.randint(num, 24, (1,), generator=g))
-        conv = OnPath(
-            MixConv2d(channels, channels, kernels, stride, padding=padding),
-            mixconv=path,
+        mix = MixConv2d(channels, channels, kernels, stride, padding=padding)
+        # merged: one nn.Conv2d, as exported (mixdet.deployment)
+        conv = (
+            merge_groups(torch.nn.Sequential(mix))
+            if path == 'merged'
+            else OnPath(mix, mixconv=path)
         )
         x = torch.randn(2, channels, *size, generator=g)
-        weights = [c.weight for c in conv.module.convs]
+        weights = [c.weight for c in mix.convs]
         expected = reference_mixconv(
-            x, weights, kernels, conv.module.splits, stride, padding, [1] * num
+            x, weights, kernels, mix.splits, stride, padding, [1] * num
         )
         out = conv(x)
         assert out.shape == expected.shape
@@ -130,13 +134,9 @@ def test_fused_and_split_agree_on_random_layers(seed):
     kwargs = dict(stride=stride, padding=padding)
     conv = MixConv2d(channels, channels, kernels, **kwargs)
     x = torch.randn(2, channels, *size, generator=g)
-    for path in ('fused', 'export'):
-        assert_same_outputs_and_grads(
-            OnPath(conv, mixconv='reference'),
-            OnPath(conv, mixconv=path),
-            x,
-            g,
-        )
+    assert_same_outputs_and_grads(
+        OnPath(conv, mixconv='reference'), OnPath(conv, mixconv='fused'), x, g
+    )
 
 
 def test_fusing_only_where_it_is_exact():
@@ -147,6 +147,7 @@ def test_fusing_only_where_it_is_exact():
     assert not ops.can_fuse((3,), (1,), 1, 'symmetric')  # one group
     # A forced fused path falls back to the reference where inexact.
     conv = MixConv2d(12, 12, (1, 3), 2, padding='same')
+    assert not conv.fusable
     x = torch.randn(1, 12, 9, 9)
     with ops.prefer(mixconv='fused'):
         out = conv(x)
@@ -223,7 +224,7 @@ def test_pad_same_when_only_the_width_needs_padding():
     conv = make_conv2d(1, 1, 3, stride=3, padding='same')
     assert conv(torch.randn(1, 1, 9, 10)).shape[-2:] == (3, 4)
     mix = MixConv2d(4, 4, (3, 5), 3, padding='same')
-    for path in ('reference', 'fused', 'export'):
+    for path in ('reference', 'fused'):
         with ops.prefer(mixconv=path):
             assert mix(torch.randn(1, 4, 9, 10)).shape[-2:] == (3, 4)
 
@@ -240,7 +241,7 @@ def test_pad_same_is_tensorflow_rule_for_every_size(stride):
                 assert torch.equal(pad_same(x, k, stride), expected), (k, h, w)
 
 
-@pytest.mark.parametrize('path', ['reference', 'fused', 'export'])
+@pytest.mark.parametrize('path', ['reference', 'fused'])
 @pytest.mark.parametrize(
     'kwargs',
     [

@@ -1,34 +1,23 @@
-"""mixdet's one home for speed: the ops the layers call, and the policy
-that picks each op's implementation per device, dtype, layout and phase.
+"""mixdet's one home for speed: the fast paths a few layers may take, and
+the policy that picks them per device, dtype, layout and phase from what
+was measured (:data:`RULES`). Every layer's ``forward`` shows its plain
+steps; with no rule for the device it runs only those.
 
     import mixdet.ops as ops
-    with ops.mode('reference'):   # plain PyTorch ops everywhere
+    with ops.mode('reference'):      # plain PyTorch ops everywhere
         ...
-    with ops.mode('export'):      # one graph node per conv (ONNX, MAdds)
+    with ops.prefer(mixconv='fused'):  # force a path (tests, benchmarks)
         ...
-    ops.autotune(True)            # time each path once per shape
 """
 
 from .fused_depthwise import FusedDepthwiseConv, pad_kernels
-from .mixconv import can_fuse, mixconv2d
-from .norm_folding import (
-    batch_norm_affine,
-    can_fold,
-    conv_norm,
-    folded_weights,
-)
-from .padding import pad_same, same_padding
-from .pointwise import (
-    fused_pointwise_weight,
-    grouped_pointwise_conv,
-    linear_1x1,
-    pointwise_conv,
-)
+from .mixconv import can_fuse, fused_mixconv
+from .pointwise import block_diagonal_weight, conv1x1, gemm_1x1
 from .policy import (
     MODES,
     RULES,
     Rule,
-    autotune,
+    choose,
     device_kind,
     get_mode,
     get_rules,
@@ -43,25 +32,18 @@ __all__ = [
     'RULES',
     'FusedDepthwiseConv',
     'Rule',
-    'autotune',
-    'batch_norm_affine',
-    'can_fold',
-    'conv_norm',
+    'block_diagonal_weight',
     'can_fuse',
+    'choose',
+    'conv1x1',
     'device_kind',
-    'folded_weights',
-    'fused_pointwise_weight',
+    'fused_mixconv',
+    'gemm_1x1',
     'get_mode',
     'get_rules',
-    'grouped_pointwise_conv',
-    'linear_1x1',
-    'mixconv2d',
     'mode',
     'pad_kernels',
-    'pad_same',
-    'pointwise_conv',
     'prefer',
-    'same_padding',
     'set_mode',
     'set_rules',
 ]

@@ -2,10 +2,10 @@
 
     python tools/analysis/benchmark_mixconv.py [--archs s m] [--device cpu]
         [--amp bf16] [--channels-last] [--batch 1] [--size 320]
-        [--ops mixconv pointwise grouped_pointwise linear_1x1 conv_norm]
+        [--ops mixconv pointwise grouped_pointwise]
 
-For each op (MixConv, 1x1 conv, grouped 1x1 conv, SE's 1x1 on pooled
-features, conv + BatchNorm in inference) and each of its layers in
+For each op with a fast path (MixConv, 1x1 conv, grouped 1x1 conv) and
+each of its layers in
 MixNet-S/M at SIZExSIZE: the median time of each path
 (``mixdet.ops.prefer``), in inference and in forward + backward, the paths
 alternating call by call (CUDA synchronised before every clock read).
@@ -25,11 +25,9 @@ import torch
 from mixdet import ops
 from mixdet.models.backbones import MixNet
 from mixdet.models.layers import (
-    ConvNormAct,
     GroupedPointwiseConv2d,
     MixConv2d,
     PointwiseConv2d,
-    SqueezeExcite,
 )
 from mixdet.utils.timing import (
     AMP_DTYPES,
@@ -46,9 +44,6 @@ OPS = {
         ('fused',),
         ('infer', 'train'),
     ),
-    'linear_1x1': (SqueezeExcite, ('linear',), ('infer', 'train')),
-    # conv + BatchNorm: folded in inference only
-    'conv_norm': (ConvNormAct, ('folded',), ('infer',)),
 }
 
 

@@ -6,12 +6,10 @@ from typing import Iterable, Optional, Sequence, Union
 
 import torch
 import torch.utils.checkpoint as cp
-from mmdet.models.utils import make_divisible
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import ConvNormAct, make_conv2d
 from ..layers.arg_checks import check_bool, check_int
 
 DEFAULT_INIT_CFG = [
@@ -76,36 +74,26 @@ def check_widen_factor(widen_factor: float) -> float:
     return float(widen_factor)
 
 
-def make_stem(
-    widen_factor: float, padding: str, norm_cfg: dict, act_cfg: dict
-) -> tuple[nn.Module, int]:
-    """The MobileNets' stem: 3x3/2 conv to 32 * widen_factor channels
-    (rounded to 8), norm, act. Returns the module and its channels."""
-    channels = make_divisible(32 * widen_factor, 8)
-    stem = ConvNormAct(
-        make_conv2d(3, channels, 3, 2, padding=padding),
-        channels,
-        norm_cfg,
-        act_cfg,
-    )
-    return stem, channels
-
-
 class MixBackbone(BaseModule):
     """Base class of mixdet's backbones, laid out as mmdet's MobileNetV2.
 
-    ``__init__`` checks and stores the contract every backbone shares;
-    the subclass then builds its stem ``conv1`` and adds each stage with
-    :meth:`add_stage` (output ``i`` is the output of the ``i``-th stage
-    added), and ends with :meth:`select_outputs`, which sets
-    ``out_channels`` and freezes what ``frozen_stages`` asks for.
+    ``__init__`` checks and stores the contract every backbone shares.
+    The subclass then sets ``block_cfg`` (the settings every block shares),
+    builds its stem ``conv1`` and ``self.in_channels`` (the stem's
+    channels), and calls :meth:`build_stages`, which adds
+    ``make_layer(i)`` as output ``i`` for every output that feeds a
+    selected one, then :meth:`select_outputs` and :meth:`freeze_stages`.
 
     ``frozen_stages = i`` freezes the stem and the first ``i`` stages
     (weights and BN statistics); ``norm_eval`` keeps every BN in eval mode;
     ``with_cp`` checkpoints every block of a stage while training.
     An index in ``expansion_out_indices`` returns the expansion output of
-    that stage's first block instead of the stage's output (timm's
-    ``feature_location='expansion'``).
+    that stage's first block instead of the stage's output: TF's
+    ``layer_N/expansion_output`` (the expansion 1x1 conv's output after
+    norm and activation, at the previous stage's stride). timm's
+    ``feature_location='expansion'`` is another tensor: the input of the
+    projection 1x1 conv of the *previous* stage's last block (MixNet-S at
+    stride 16: mixdet 720 channels, timm 360).
 
     Args:
         out_indices: Outputs to return, in ``0 .. num_outputs - 1``.
@@ -122,6 +110,8 @@ class MixBackbone(BaseModule):
     max_frozen_stages: int
 
     conv1: nn.Module
+    block_cfg: dict
+    in_channels: int
     expansion_out_indices: tuple[int, ...] = ()
 
     def __init__(
@@ -148,22 +138,33 @@ class MixBackbone(BaseModule):
 
     @property
     def num_stages_to_build(self) -> int:
-        """Stages that feed a selected output: the rest are never built, so
-        DDP sees no parameter without a gradient."""
+        """Stages that feed a selected output."""
         return max(self.out_indices) + 1
 
-    def add_stage(self, name: str, stage: nn.Module, channels: int) -> None:
-        """Add the next stage (output ``len(self.layers)``)."""
-        self.add_module(name, stage)
-        self.layers.append(name)
-        self._stage_channels.append(channels)
+    def make_layer(self, index: int) -> nn.Module:
+        """Output ``index``'s stage, built from ``self.in_channels`` with
+        ``self.block_cfg``; it leaves ``self.in_channels`` at the stage's
+        output channels."""
+        raise NotImplementedError
+
+    def stage_name(self, index: int) -> str:
+        """``'layer{index + 1}'``, as mmdet names stages."""
+        return f'layer{index + 1}'
+
+    def build_stages(self) -> None:
+        """Add ``make_layer(i)`` for every output that feeds a selected
+        one; the rest are never built, so DDP sees no parameter without a
+        gradient."""
+        for i in range(self.num_stages_to_build):
+            name = self.stage_name(i)
+            self.add_module(name, self.make_layer(i))
+            self.layers.append(name)
+            self._stage_channels.append(self.in_channels)
 
     def select_outputs(self, expansion_out_indices: Sequence[int]) -> None:
-        """Finish building: check ``expansion_out_indices``, set
-        ``out_channels`` and freeze the frozen stages."""
+        """Check ``expansion_out_indices`` and set ``out_channels``."""
         self.set_expansion_out_indices(expansion_out_indices)
         self.out_channels = self.output_channels(self._stage_channels)
-        self._freeze_stages()
 
     def freezable_modules(self) -> list[nn.Module]:
         """Stem first, then the stages in order."""
@@ -175,13 +176,15 @@ class MixBackbone(BaseModule):
         for i, name in enumerate(self.layers):
             stage = getattr(self, name)
             if i in self.expansion_out_indices:
-                # TF's layer_N/expansion_output: the first block's expanded
-                # features, before its (strided) depthwise conv.
-                hidden = stage[0].expand(x)
-                outs.append(hidden)
-                if i == self.out_indices[-1]:
+                # The first block's expansion output, before its (strided)
+                # depthwise conv: TF's layer_N/expansion_output.
+                block = stage[0]
+                if i == self.out_indices[-1]:  # nothing after it is needed
+                    outs.append(block.expand_conv(x))
                     break
-                x = stage[0].forward_expanded(x, hidden)
+                expansion: list[torch.Tensor] = []
+                x = block(x, expansion)
+                outs.append(expansion[0])
                 x = self.run_stage(stage[1:], x)
             else:
                 x = self.run_stage(stage, x)
@@ -234,7 +237,9 @@ class MixBackbone(BaseModule):
             for i in self.out_indices
         )
 
-    def _freeze_stages(self) -> None:
+    def freeze_stages(self) -> None:
+        """Freeze the stem and the first ``frozen_stages`` stages (weights
+        and norm statistics)."""
         for module in self.freezable_modules()[: self.frozen_stages + 1]:
             module.eval()
             for param in module.parameters():
@@ -244,7 +249,7 @@ class MixBackbone(BaseModule):
         """Set train mode, keeping frozen stages (and with ``norm_eval`` all
         norm layers) in eval mode."""
         super().train(mode)
-        self._freeze_stages()
+        self.freeze_stages()
         if mode and self.norm_eval:
             for module in self.modules():
                 if isinstance(module, _BatchNorm):

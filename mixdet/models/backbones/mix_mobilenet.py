@@ -3,11 +3,27 @@ stem, and one depthwise kernel setting for every layer."""
 
 from typing import Optional, Sequence, Union
 
+from mmdet.models.utils import make_divisible
 from torch import nn
 
-from ..layers import check_kernel_sizes
+from ..layers import ConvNormAct, check_kernel_sizes, make_conv2d
 from ..layers.channel_split import SplitType
-from .base import MixBackbone, check_widen_factor, make_stem
+from .base import MixBackbone, check_widen_factor
+
+
+def make_stem(
+    widen_factor: float, padding: str, norm_cfg: dict, act_cfg: dict
+) -> tuple[nn.Module, int]:
+    """The MobileNets' stem: 3x3/2 conv to 32 * widen_factor channels
+    (rounded to 8), norm, act. Returns the module and its channels."""
+    channels = make_divisible(32 * widen_factor, 8)
+    stem = ConvNormAct(
+        make_conv2d(3, channels, 3, 2, padding=padding),
+        channels,
+        norm_cfg,
+        act_cfg,
+    )
+    return stem, channels
 
 
 class MixMobileNet(MixBackbone):
@@ -15,9 +31,8 @@ class MixMobileNet(MixBackbone):
     MixConv kernel list (MixConv paper, Table 1).
 
     A subclass sets ``default_out_indices`` and the output attributes of
-    :class:`MixBackbone` and builds its stages in :meth:`make_stages` (one
-    :meth:`make_layer` call per stage), starting from ``self.in_channels``
-    (the stem's output) and ``self.layer_cfg``.
+    :class:`MixBackbone`, and builds stage ``i`` in ``make_layer(i)``
+    from ``self.in_channels`` with ``self.block_cfg``.
 
     Args:
         widen_factor: Width multiplier.
@@ -66,7 +81,7 @@ class MixMobileNet(MixBackbone):
         self.dw_kernel_sizes = check_kernel_sizes(
             dw_kernel_sizes, 'dw_kernel_sizes'
         )
-        self.layer_cfg = dict(
+        self.block_cfg = dict(
             split=split,
             dilated=dilated,
             padding=padding,
@@ -76,14 +91,6 @@ class MixMobileNet(MixBackbone):
         self.conv1, self.in_channels = make_stem(
             widen_factor, padding, norm_cfg, act_cfg
         )
-        self.make_stages()
+        self.build_stages()
         self.select_outputs(expansion_out_indices)
-
-    def make_stages(self) -> None:
-        """Build the stages that feed a selected output, in order, with
-        :meth:`add_stage`."""
-        raise NotImplementedError
-
-    def make_layer(self, *args) -> nn.Module:
-        """Build one stage from ``self.in_channels``."""
-        raise NotImplementedError
+        self.freeze_stages()

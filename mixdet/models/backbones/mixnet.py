@@ -99,9 +99,11 @@ class MixNet(MixBackbone):
         with_cp: Use gradient checkpointing in the blocks.
         drop_path_rate: Stochastic depth, growing linearly to this rate.
         expansion_out_indices: Out indices whose feature is the expansion
-            1x1 output of that stage's first block (timm's
-            ``feature_location='expansion'``): ``4`` gives the first
-            stride-32 block's 720 channels (S, M; 960 for L) at stride 16.
+            1x1 output of that stage's first block (TF's
+            ``layer_N/expansion_output``, not timm's
+            ``feature_location='expansion'``: see :class:`MixBackbone`):
+            ``4`` gives the first stride-32 block's 720 channels (S, M;
+            960 for L) at stride 16.
         init_cfg: Initialization config (e.g. ``Pretrained``).
     """
 
@@ -134,45 +136,48 @@ class MixNet(MixBackbone):
             norm_cfg=norm_cfg, padding=check_padding_mode(padding)
         )
 
-        stem_channels = blocks[0].in_channels
+        self.in_channels = blocks[0].in_channels
         self.conv1 = ConvNormAct(
-            make_conv2d(3, stem_channels, 3, stride=2, padding=padding),
-            stem_channels,
+            make_conv2d(3, self.in_channels, 3, stride=2, padding=padding),
+            self.in_channels,
             norm_cfg,
             dict(type='ReLU'),
         )
-        stages = split_stages(blocks)
+        self.head_channels = head_channels
+        self.stage_specs = split_stages(blocks)
         self.stage_channels = tuple(
-            stage[-1][1].out_channels for stage in stages
+            stage[-1][1].out_channels for stage in self.stage_specs
         ) + (head_channels,)
-        for i, stage in enumerate(stages[: self.num_stages_to_build]):
-            drop_rates = [
-                drop_path_rate * index / len(blocks) for index, _ in stage
-            ]
-            layer = self.make_layer([spec for _, spec in stage], drop_rates)
-            self.add_stage(f'layer{i + 1}', layer, self.stage_channels[i])
-        if self.num_stages_to_build > NUM_STAGES:
+        self.drop_path_rate, self.num_blocks = drop_path_rate, len(blocks)
+        self.build_stages()
+        self.select_outputs(expansion_out_indices)
+        self.freeze_stages()
+
+    def stage_name(self, index: int) -> str:
+        return 'conv2' if index == HEAD_INDEX else f'layer{index + 1}'
+
+    def make_layer(self, index: int) -> nn.Module:
+        """Stage ``index``: a block per spec (one repeat each), stochastic
+        depth growing with the block's index; or the head conv."""
+        if index == HEAD_INDEX:
             conv2 = ConvNormAct(
-                PointwiseConv2d(blocks[-1].out_channels, head_channels),
-                head_channels,
-                norm_cfg,
+                PointwiseConv2d(self.in_channels, self.head_channels),
+                self.head_channels,
+                self.block_cfg['norm_cfg'],
                 dict(type='ReLU'),
             )
-            self.add_stage('conv2', conv2, head_channels)
-        self.select_outputs(expansion_out_indices)
-
-    def make_layer(
-        self, specs: list[BlockSpec], drop_path_rates: list[float]
-    ) -> nn.Sequential:
-        """One stage: a block per spec (one repeat each)."""
-        return nn.Sequential(
-            *[
+            self.in_channels = self.head_channels
+            return conv2
+        blocks = []
+        for block_index, spec in self.stage_specs[index]:
+            rate = self.drop_path_rate * block_index / self.num_blocks
+            blocks.append(
                 MixInvertedResidual.from_spec(
                     spec, drop_path_rate=rate, **self.block_cfg
                 )
-                for spec, rate in zip(specs, drop_path_rates)
-            ]
-        )
+            )
+            self.in_channels = spec.out_channels
+        return nn.Sequential(*blocks)
 
 
 def split_stages(blocks: list[BlockSpec]) -> list[list[tuple[int, BlockSpec]]]:

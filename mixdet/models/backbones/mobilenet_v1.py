@@ -78,21 +78,17 @@ class MixMobileNetV1(MixMobileNet):
     max_frozen_stages = len(MOBILENET_V1_SETTINGS)
     default_out_indices = (10, 12)
 
-    def make_stages(self) -> None:
-        settings = MOBILENET_V1_SETTINGS[: self.num_stages_to_build]
-        for i, (width, stride) in enumerate(settings):
-            out_channels = make_divisible(width * self.widen_factor, 8)
-            layer = self.make_layer(out_channels, stride)
-            self.add_stage(f'layer{i + 1}', layer, out_channels)
-
-    def make_layer(self, out_channels: int, stride: int) -> nn.Module:
-        """One depthwise-separable layer."""
+    def make_layer(self, index: int) -> nn.Module:
+        """Layer ``index``: one depthwise-separable layer of
+        ``MOBILENET_V1_SETTINGS``."""
+        width, stride = MOBILENET_V1_SETTINGS[index]
+        out_channels = make_divisible(width * self.widen_factor, 8)
         layer = DepthwiseSeparable(
             self.in_channels,
             out_channels,
             self.dw_kernel_sizes,
             stride,
-            **self.layer_cfg,
+            **self.block_cfg,
         )
         self.in_channels = out_channels
         return layer

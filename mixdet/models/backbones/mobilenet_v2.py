@@ -37,35 +37,27 @@ class MixMobileNetV2(MixMobileNet):
     max_frozen_stages = len(MOBILENET_V2_SETTINGS)
     default_out_indices = (1, 2, 4, 7)
 
-    def make_stages(self) -> None:
-        settings = MOBILENET_V2_SETTINGS[: self.num_stages_to_build]
-        for i, (expand_ratio, width, num_blocks, stride) in enumerate(
-            settings
-        ):
-            out_channels = make_divisible(width * self.widen_factor, 8)
-            layer = self.make_layer(
-                out_channels, num_blocks, stride, expand_ratio
-            )
-            self.add_stage(f'layer{i + 1}', layer, out_channels)
-        if self.num_stages_to_build > len(MOBILENET_V2_SETTINGS):
+    def stage_name(self, index: int) -> str:
+        return 'conv2' if index == len(MOBILENET_V2_SETTINGS) else (
+            f'layer{index + 1}'
+        )
+
+    def make_layer(self, index: int) -> nn.Module:
+        """Stage ``index``: a row of ``MOBILENET_V2_SETTINGS`` as mmdet's
+        inverted residual blocks, or the last 1x1 conv ``conv2``."""
+        if index == len(MOBILENET_V2_SETTINGS):
             widen = self.widen_factor
             last = int(1280 * widen) if widen > 1 else 1280
             conv2 = ConvNormAct(
                 PointwiseConv2d(self.in_channels, last),
                 last,
-                self.layer_cfg['norm_cfg'],
-                self.layer_cfg['act_cfg'],
+                self.block_cfg['norm_cfg'],
+                self.block_cfg['act_cfg'],
             )
-            self.add_stage('conv2', conv2, last)
-
-    def make_layer(
-        self,
-        out_channels: int,
-        num_blocks: int,
-        stride: int,
-        expand_ratio: int,
-    ) -> nn.Sequential:
-        """One stage of inverted residual blocks, as mmdet's."""
+            self.in_channels = last
+            return conv2
+        expand_ratio, width, num_blocks, stride = MOBILENET_V2_SETTINGS[index]
+        out_channels = make_divisible(width * self.widen_factor, 8)
         layers = []
         for i in range(num_blocks):
             layers.append(
@@ -75,7 +67,7 @@ class MixMobileNetV2(MixMobileNet):
                     self.dw_kernel_sizes,
                     stride=stride if i == 0 else 1,
                     expand_ratio=expand_ratio,
-                    **self.layer_cfg,
+                    **self.block_cfg,
                 )
             )
             self.in_channels = out_channels

@@ -2,11 +2,8 @@
 
 from typing import Optional, Sequence, Union
 
-import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
-
-from ...ops import conv_norm
 
 # Activations that accept ``inplace``; as mmcv's ConvModule, they run in
 # place after the norm layer (its output is not needed by autograd).
@@ -16,7 +13,8 @@ INPLACE_ACTS = ('ReLU', 'ReLU6', 'LeakyReLU', 'SiLU', 'ELU', 'Hardswish')
 class ConvNormAct(nn.Sequential):
     """Any conv module followed by a norm layer and an optional activation.
 
-    Unlike ``ConvModule`` it accepts an already-built conv (a
+    ``forward`` is ``nn.Sequential``'s: conv, norm, activation. Unlike
+    ``ConvModule`` it accepts an already-built conv (a
     :class:`MixConv2d`, a grouped 1x1 conv, a TF-'same' conv), while keeping
     ``ConvModule``'s state-dict keys (``conv.*``, ``bn.*``).
 
@@ -48,14 +46,6 @@ class ConvNormAct(nn.Sequential):
     @property
     def norm(self) -> nn.Module:
         return getattr(self, self.norm_name)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # norm(conv(x)), BatchNorm folded into the conv in inference where
-        # mixdet.ops measured that faster.
-        x = conv_norm(x, self.conv, self.norm)
-        if 'activate' in self._modules:
-            x = self.activate(x)
-        return x
 
     @classmethod
     def depthwise(

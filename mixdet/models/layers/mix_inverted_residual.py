@@ -118,19 +118,16 @@ class MixInvertedResidual(nn.Module):
             **kwargs,
         )
 
-    def expand(self, x: torch.Tensor) -> torch.Tensor:
-        """The expansion output (TF's ``expansion_output``): ``x`` itself
-        when the block has no expansion conv."""
-        return x if self.expand_conv is None else self.expand_conv(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_expanded(x, self.expand(x))
-
-    def forward_expanded(
-        self, x: torch.Tensor, hidden: torch.Tensor
+    def forward(
+        self, x: torch.Tensor, expansion: Optional[list] = None
     ) -> torch.Tensor:
-        """The rest of the block, given its input and expansion output."""
-        out = self.depthwise_conv(hidden)
+        """The block; its expansion output (TF's ``expansion_output``: the
+        expansion conv's output after norm and activation, the depthwise
+        conv's input) is appended to ``expansion`` if given."""
+        out = x if self.expand_conv is None else self.expand_conv(x)
+        if expansion is not None:
+            expansion.append(out)
+        out = self.depthwise_conv(out)
         if self.se is not None:
             out = self.se(out)
         out = self.linear_conv(out)

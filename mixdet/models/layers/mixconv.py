@@ -11,11 +11,11 @@ from mmdet.registry import MODELS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
-from ...ops import mixconv2d
+from ... import ops
 from .arg_checks import check_bool, check_int
 from .channel_split import SplitType, split_channels
 from .group_convs import GroupConvs
-from .padding import check_padding_mode, make_conv2d
+from .padding import check_padding_mode, make_conv2d, pad_same
 
 KernelSizes = Union[int, Sequence[int]]
 
@@ -86,8 +86,11 @@ class MixConv2d(GroupConvs):
         dilated: Replace a k x k kernel (k > 3) by a 3 x 3 kernel with
             dilation (k - 1) / 2. Stride 1 only.
 
-    How the groups run (split, or one conv over zero-padded kernels) is
-    decided by :func:`mixdet.ops.mixconv2d` per device, dtype and layout.
+    ``forward`` splits the channels, convolves each group and
+    concatenates (timm's ``MixedConv2d``). Where :data:`mixdet.ops.RULES`
+    measured it faster (per device, dtype, layout and phase), it runs the
+    same conv as one depthwise conv over zero-padded kernels instead
+    (:meth:`forward_fused`, exact).
     """
 
     transposed = False
@@ -151,6 +154,13 @@ class MixConv2d(GroupConvs):
             in_channels, len(self.kernel_sizes), split
         )
         multiplier = out_channels // in_channels
+        # One zero-padded kernel computes exactly the same (not dilated).
+        self.fusable = ops.can_fuse(
+            self.kernel_sizes,
+            [2 if dilated and k > 3 else 1 for k in self.kernel_sizes],
+            stride,
+            padding,
+        )
         for i, (k, c) in enumerate(zip(self.kernel_sizes, self.splits)):
             size, dilation = (3, (k - 1) // 2) if dilated and k > 3 else (k, 1)
             self.add_module(
@@ -175,15 +185,27 @@ class MixConv2d(GroupConvs):
         for conv in self.convs:
             conv.reset_parameters()
 
-    def _conv_forward(self, x, weights, biases) -> torch.Tensor:
-        return mixconv2d(
-            x,
-            weights,
-            biases,
-            self.splits,
-            self.stride,
-            self.padding,
-            [c.dilation[0] for c in self.convs],
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fusable and self._fast_path(x) == 'fused':
+            return self.forward_fused(x)
+        xs = torch.split(x, self.splits, dim=1)
+        return torch.cat([conv(xi) for conv, xi in zip(self.convs, xs)], 1)
+
+    def _fast_path(self, x: torch.Tensor) -> str:
+        weight = self._modules['0'].weight
+        return ops.choose('mixconv', x, weight, self.kernel_size[0])
+
+    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The same conv as one depthwise conv over every group's kernel,
+        zero-padded to the largest (only where :attr:`fusable`)."""
+        k = self.kernel_size[0]
+        if self.padding == 'same' and self.stride > 1:
+            x, pad = pad_same(x, k, self.stride), 0
+        else:
+            pad = k // 2
+        train = ops.policy.needs_grad(x, self._modules['0'].weight)
+        return ops.fused_mixconv(
+            x, self.weights, self.biases, self.splits, self.stride, pad, train
         )
 
     def extra_repr(self) -> str:

@@ -1,13 +1,40 @@
 """TensorFlow 'same' padding, for weights trained in TensorFlow."""
 
-from typing import Optional
+import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ...ops.padding import pad_same, same_padding  # noqa: F401
-
 PADDING_MODES = ('symmetric', 'same')
+
+
+def same_padding(
+    size: int, kernel_size: int, stride: int, dilation: int = 1
+) -> tuple[int, int]:
+    """Pad before/after one spatial dim so that out = ceil(size / stride).
+
+    TensorFlow puts the odd pixel after (bottom/right).
+    """
+    total = max(
+        (math.ceil(size / stride) - 1) * stride
+        + (kernel_size - 1) * dilation
+        + 1
+        - size,
+        0,
+    )
+    return total // 2, total - total // 2
+
+
+def pad_same(
+    x: torch.Tensor, kernel_size: int, stride: int, dilation: int = 1
+) -> torch.Tensor:
+    """Pad ``x`` (N, C, H, W) as TensorFlow's 'same' convolution does."""
+    top, bottom = same_padding(x.shape[-2], kernel_size, stride, dilation)
+    left, right = same_padding(x.shape[-1], kernel_size, stride, dilation)
+    if top == bottom == left == right == 0:
+        return x
+    return F.pad(x, (left, right, top, bottom))
 
 
 def check_padding_mode(padding: str) -> str:
@@ -29,14 +56,9 @@ class Conv2dSame(nn.Conv2d):
         kwargs['padding'] = 0
         super().__init__(*args, **kwargs)
 
-    def _conv_forward(
-        self,
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        bias: Optional[torch.Tensor],
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = pad_same(x, self.kernel_size[0], self.stride[0], self.dilation[0])
-        return super()._conv_forward(x, weight, bias)
+        return super().forward(x)
 
 
 def make_conv2d(

@@ -4,8 +4,6 @@ import torch
 from mmcv.cnn import build_activation_layer
 from torch import nn
 
-from ...ops import linear_1x1
-
 
 class SqueezeExcite(nn.Module):
     """Global pool -> 1x1 reduce -> act -> 1x1 expand -> sigmoid gate.
@@ -25,7 +23,7 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(reduced_channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = x.mean((2, 3))
-        gate = self.act(linear_1x1(gate, self.reduce.weight, self.reduce.bias))
-        gate = linear_1x1(gate, self.expand.weight, self.expand.bias)
-        return x * gate.sigmoid()[:, :, None, None].to(x.dtype)
+        gate = x.mean((2, 3), keepdim=True)
+        gate = self.act(self.reduce(gate))
+        gate = self.expand(gate)
+        return x * gate.sigmoid()

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# Every GPU measurement and check mixdet has (AMP, compile, op paths,
-# backbone and SSDLite speed) in one time-limited run on a GPU machine.
+# Every benchmark and device check mixdet has (AMP training, compile and
+# op-path agreement, backbone, op and SSDLite speed) in one run, meant for
+# a GPU machine (DEVICE=cpu works too).
 #
-#   bash tools/analysis/gpu_session.sh [OUT_DIR]
+#   bash tools/analysis/benchmark_all.sh [OUT_DIR]
 #
-# Run from the repository root. On a machine without OpenMMLab packages
-# (torch + CUDA + timm only), bring the wheels of ../shared/gpu/ along in
-# .whl/ (fetch_wheels.sh): they are installed to /tmp/site and mmcv's
-# compiled ops are stubbed (mmcv_stub.py), enough for backbones, losses and
-# training steps. Every step has its own time limit (585 s in all, for
-# the device tool's 600 s per command) and writes
-# OUT_DIR/<step>.txt; OUT_DIR/summary.txt collects the tails.
+# Run from the repository root. On a machine with torch + CUDA (+ timm) but
+# no OpenMMLab packages, put pure-Python wheels of mmengine, mmdet and mmcv
+# with mmcv_stub.py (stubs for mmcv's compiled ops: enough for backbones,
+# losses and training steps, not for NMS) in .whl/: they are installed to
+# /tmp/site. Every step has its own time limit (585 s in all, so the whole
+# run fits in 10 minutes) and writes OUT_DIR/<step>.txt;
+# OUT_DIR/summary.txt collects the tails.
 #
 # Environment: DEVICE (cuda), BATCH (64), ROUNDS (10), PYTHON (python3).
 # A CPU dry run of the script itself:
 #   DEVICE=cpu BATCH=2 ROUNDS=1 PYTHON=.venv/bin/python \
-#       bash tools/analysis/gpu_session.sh /tmp/gpu_dry
+#       bash tools/analysis/benchmark_all.sh /tmp/benchmark_dry
 set -uo pipefail
-out=${1:-${OUT:-gpu_results}}
+out=${1:-${OUT:-benchmark_results}}
 device=${DEVICE:-cuda}
 batch=${BATCH:-64}
 rounds=${ROUNDS:-10}
@@ -53,7 +54,7 @@ if torch.cuda.is_available() else 'no CUDA'); print({p: m.version(p) for p in \
 ('timm', 'mmdet', 'mmengine') if __import__('importlib').util.find_spec(p)})"
 # Live timm parity, AMP/compile/op-path agreement (CPU tests, here with timm).
 step tests 100 -m pytest -q -p no:cacheprovider tests/test_mixnet.py \
-    tests/test_amp_compile.py tests/test_conv_norm.py tests/test_pointwise.py
+    tests/test_amp_compile.py tests/test_fold_bn.py tests/test_ops.py
 # tools/train.py --amp (fp16, then bf16): 2 epochs of the demo config on a
 # small generated dataset, no validation (NMS needs mmcv's compiled ops).
 [ -d /tmp/mixdet_shapes ] || step shapes 15 tools/misc/make_shapes_dataset.py \
@@ -66,7 +67,7 @@ step train_amp_fp16 50 tools/train.py "${amp_run[@]}" \
     --work-dir /tmp/mixdet_amp_fp16
 step train_amp_bf16 50 tools/train.py "${amp_run[@]}" \
     optim_wrapper.dtype=bfloat16 --work-dir /tmp/mixdet_amp_bf16
-# Backbones: fp32 NCHW, then bf16 + channels_last (the issue's targets).
+# Backbones: fp32 NCHW, then bf16 + channels_last.
 step backbones_fp32 50 tools/analysis/benchmark_backbones.py \
     --device "$device" --batch "$batch" --rounds "$rounds"
 step backbones_bf16_cl 80 tools/analysis/benchmark_backbones.py \
