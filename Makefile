@@ -15,7 +15,7 @@ STAMP := $(VENV)/.mixdet-setup-torch$(TORCH_VERSION)
 # mmcv compiles with all cores unless told otherwise.
 export MAX_JOBS ?= $(shell nproc)
 
-.PHONY: setup test demo lint clean-venv
+.PHONY: setup test test-fast demo lint clean-venv
 
 setup: $(STAMP)
 
@@ -40,6 +40,12 @@ $(STAMP): setup.cfg setup.py requirements/*.txt tools/setup/install_mmcv.py
 test: $(STAMP)
 	$(PY) -m ruff check mixdet tools tests configs
 	$(PY) -m pytest tests
+
+# The edit loop: everything but the tests marked slow (training, compile,
+# tools in subprocesses), about 3 minutes on 2 cores. CI runs `make test`.
+test-fast: $(STAMP)
+	$(PY) -m ruff check mixdet tools tests configs
+	$(PY) -m pytest tests -m "not slow"
 
 DEMO_CONFIG := configs/demo/ssdlite_mixnet-s_1xb16-10e_shapes.py
 DEMO_DIR := work_dirs/demo

@@ -149,11 +149,10 @@ def name_unreadable_images() -> None:
         except Exception as error:
             # The same exception (callers catch FileNotFoundError, OSError),
             # with a note that names the image and the checker.
-            from .utils.coco_check import CHECKER
-
             error.add_note(
                 f'mixdet: cannot read image {results.get("img_path")!r}; '
-                f'run python {CHECKER} CONFIG to list every unreadable image'
+                'run python tools/misc/check_dataset.py CONFIG to list every '
+                'unreadable image'
             )
             raise
 

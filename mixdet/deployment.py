@@ -16,9 +16,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .engine.atomic import atomic_path
 from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
 from .ops import block_diagonal_weight, pad_kernels
-from .utils.atomic import atomic_path
 
 GROUPED = (MixConv2d, GroupedPointwiseConv2d)
 

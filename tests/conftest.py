@@ -33,6 +33,14 @@ def _seed():
     torch.manual_seed(0)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers',
+        'slow: trains, compiles or runs a tool in a subprocess; '
+        '`make test-fast` (-m "not slow") leaves it out',
+    )
+
+
 def pytest_addoption(parser):
     parser.addoption(
         '--file-order',

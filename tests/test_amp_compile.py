@@ -91,6 +91,7 @@ def test_fused_function_under_autocast_matches_split_in_float32():
         rel_close(ga, gb, 0.03)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', list(BACKBONES))
 def test_backbone_compiles_fullgraph_and_equals_eager(name):
     torch._dynamo.reset()  # every backbone shares MixBackbone.forward
@@ -124,6 +125,7 @@ def test_backbone_compiles_fullgraph_and_equals_eager(name):
         assert float((g - p.grad).abs().max() / scale) < 1e-4
 
 
+@pytest.mark.slow
 def test_inductor_compiles_mixnet_s():
     torch._dynamo.reset()
     model = MixNet('s', out_indices=(3, 5)).eval()

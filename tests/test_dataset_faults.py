@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from mixdet.utils.coco_check import scan_coco
-from mixdet.utils.shapes import make_shapes_dataset
+from mixdet.cli.coco_check import scan_coco
+from mixdet.cli.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,
@@ -115,6 +115,7 @@ def check(root, *options):
     )
 
 
+@pytest.mark.slow
 def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
     root, edit = faulty
     ok = check(clean)
@@ -126,6 +127,7 @@ def test_checker_cli_progress_summary_and_exit_code(faulty, clean):
     assert 'bbox is not 4 finite numbers' in bad.stdout
 
 
+@pytest.mark.slow
 def test_checker_cli_reads_the_config(tmp_path, clean):
     config = tmp_path / 'cfg.py'
     config.write_text(
@@ -234,6 +236,7 @@ SILENT_FAULTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', list(SILENT_FAULTS))
 def test_silent_faults_stop_training_before_the_work_dir(
     tmp_path, capsys, faulty, name

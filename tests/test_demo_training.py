@@ -12,10 +12,12 @@ import sys
 import pytest
 import torch
 
+from mixdet.cli.shapes import make_shapes_dataset
 from mixdet.engine.safe_load import load_checkpoint_file
-from mixdet.utils.shapes import make_shapes_dataset
 
 from .helpers import DEMO_CONFIG, REPO_DIR, data_options, load_tool
+
+pytestmark = pytest.mark.slow  # trains or runs tools: make test only
 
 EPOCHS = 7
 # Measured here (2 cores, about 3 minutes): mAP@0.5 0.36 after 6 epochs and

@@ -111,6 +111,7 @@ def export_cli(*args):
     )
 
 
+@pytest.mark.slow
 def test_cli(tmp_path):
     out = tmp_path / 'ssdlite.onnx'
     old = os.umask(0o027)
@@ -130,6 +131,7 @@ def test_cli(tmp_path):
     assert not (tmp_path / 'x.onnx').exists()
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_checkpoint_of_another_num_classes(tmp_path):
     # a 4-class model (the demo's classes) against the 80-class config
     register_all_modules()
@@ -158,6 +160,7 @@ def test_cli_refuses_a_checkpoint_of_another_num_classes(tmp_path):
     assert f'weights: {checkpoint}' in fixed.stdout and out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'target,words',
     [

@@ -54,6 +54,19 @@ def test_every_family_readme_lists_its_configs():
                 assert f'[{os.path.basename(config)}]' in readme
 
 
-def test_one_name_per_backbone():
-    # the MixConv MobileNetV2 is "mobilenetv2-<variant>" everywhere
-    assert not [c for c in runnable_configs() if 'mixmobilenet' in c]
+def test_config_names_follow_mmdet():
+    """``{algorithm}_{backbone}_{schedule}_{dataset}.py`` (mmdet's
+    convention), with one name per backbone: ``mixnet-s``,
+    ``mobilenetv2-mixconv357``, ... (never the class name)."""
+    import re
+
+    pattern = re.compile(
+        r'^[a-z0-9-]+_(mixnet-[sml]|mobilenetv[12]-[a-z0-9]+)(_[a-z0-9-]+)*'
+        r'_(\d+xb\d+(-\d+)?-\d+e|\d+x)_(coco|shapes)\.py$'
+    )
+    wrong = [
+        c
+        for c in runnable_configs()
+        if not pattern.match(os.path.basename(c))
+    ]
+    assert not wrong

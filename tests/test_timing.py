@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from mixdet.utils.timing import interleaved, op_breakdown
+from mixdet.cli.timing import interleaved, op_breakdown
 
 
 def test_op_breakdown_names_each_functions_ops():

@@ -30,6 +30,7 @@ def golden(golden_file):
     return golden_file('tf_mixnet_s')
 
 
+@pytest.mark.slow
 def test_cli_output_loads_as_pretrained_and_matches_timm(tmp_path, golden):
     src, dst = tmp_path / 'tf_mixnet_s.pth', tmp_path / 'out' / 'mixnet-s.pth'
     # timm checkpoints come bare or wrapped; use a DataParallel-style one.
@@ -120,6 +121,7 @@ def test_missing_source_file(tmp_path):
     assert not (tmp_path / 'b.pth').exists()
 
 
+@pytest.mark.slow
 def test_arch_is_found_from_shapes(tmp_path, golden_file):
     for name, arch in (('mixnet_m', 'm'), ('mixnet_xl', 'xl')):
         weights = seeded_state_dict(golden_file(name)['state_dict_shapes'])

@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 
+from mixdet.cli import check_config
+from mixdet.cli.shapes import make_shapes_dataset
 from mixdet.engine import load_checkpoint_file
-from mixdet.utils import check_config
-from mixdet.utils.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,
@@ -86,6 +86,7 @@ def final_weights(work_dir, epochs=None):
     return load_checkpoint_file(path)['state_dict']
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
     """The demo pipeline (RandomFlip) in a persistent worker, a kill after
     an iteration checkpoint in the middle of an epoch: --resume neither
@@ -123,6 +124,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
         assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.slow
 def test_mmengine_compile_trains_ssdlite_mixnet_s(tmp_path, tiny_data):
     """mmengine's ``compile`` (torch.compile of train_step) with mixdet's
     ops; the 'eager' backend keeps the CPU test short (dynamo tracing)."""
@@ -140,6 +142,7 @@ def test_mmengine_compile_trains_ssdlite_mixnet_s(tmp_path, tiny_data):
     assert all(torch.isfinite(v).all() for v in weights.values())
 
 
+@pytest.mark.slow
 def test_distributed_two_ranks_stay_identical(tmp_path, tiny_data):
     config = tmp_path / 'dist.py'
     config.write_text(
@@ -348,6 +351,7 @@ COCO_CONFIG = os.path.join(
 )
 
 
+@pytest.mark.slow
 def test_own_data_in_one_command(tmp_path, tiny_data):
     from mmdet.registry import DATASETS
 

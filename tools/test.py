@@ -17,9 +17,9 @@ from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError, load_tool_config
-from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
-from mixdet.utils.tool_config import (
+from mixdet.cli import ConfigError, load_tool_config
+from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
+from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
     parse_tool_args,

@@ -12,19 +12,19 @@ import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.engine import (
-    ResumeError,
-    find_resume_checkpoint,
-    read_problem,
-    seed_resumably,
-)
-from mixdet.utils import ConfigError, load_tool_config
-from mixdet.utils.tool_config import (
+from mixdet.cli import ConfigError, load_tool_config
+from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
     parse_tool_args,
     run_tool,
     tool_parser,
+)
+from mixdet.engine import (
+    ResumeError,
+    find_resume_checkpoint,
+    read_problem,
+    seed_resumably,
 )
 
 

@@ -11,7 +11,7 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from ..utils.atomic import atomic_write_text
+from .atomic import atomic_write_text
 
 PARTIAL_SUFFIX = '.part'
 # .<checkpoint name>.<host>-<pid>.part: the writer is named, so a run only

@@ -37,13 +37,13 @@ import tempfile
 
 import torch
 
-from mixdet.testing import random_det_batch
-from mixdet.utils.timing import (
+from mixdet.cli.timing import (
     AMP_DTYPES,
     interleaved,
     op_breakdown,
     synchronize,
 )
+from mixdet.testing import random_det_batch
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SSDLITE = 'configs/{}/ssdlite_{}_8xb24-600e_coco.py'
@@ -68,8 +68,8 @@ def build(config: str):
     from mmdet.utils import register_all_modules
 
     import mixdet  # noqa: F401
+    from mixdet.cli.checkpoint_fit import build_model_quietly
     from mixdet.swap import mmdet_config
-    from mixdet.utils.checkpoint_fit import build_model_quietly
 
     register_all_modules()
     if config.startswith('mmdet::'):

@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 
 from mixdet import ops
-from mixdet.utils.timing import (
+from mixdet.cli.timing import (
     AMP_DTYPES,
     interleaved,
     synchronize,

@@ -23,16 +23,16 @@ from contextlib import nullcontext
 import torch
 
 from mixdet import ops
+from mixdet.cli.timing import (
+    AMP_DTYPES,
+    interleaved,
+    synchronize,
+)
 from mixdet.models.backbones import MixNet
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
     MixConv2d,
     PointwiseConv2d,
-)
-from mixdet.utils.timing import (
-    AMP_DTYPES,
-    interleaved,
-    synchronize,
 )
 
 # op -> (layer class, the paths to time besides 'reference', phases)

@@ -17,11 +17,11 @@ import sys
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
+from mixdet.cli import ConfigError
+from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
+from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.deployment import export_onnx, onnx_max_diff
-from mixdet.utils import ConfigError
-from mixdet.utils.atomic import check_output_path
-from mixdet.utils.checkpoint_fit import build_model_quietly, fitting_state_dict
-from mixdet.utils.tool_config import add_cfg_options_argument
+from mixdet.engine.atomic import check_output_path
 
 
 def main(argv=None) -> int:

@@ -17,8 +17,8 @@ import sys
 
 from mmengine.utils import track_iter_progress
 
-from mixdet.utils.coco_check import scan_coco
-from mixdet.utils.config_check import (
+from mixdet.cli.coco_check import scan_coco
+from mixdet.cli.config_check import (
     ConfigError,
     check_coco_file,
     dataset_sources,

@@ -6,7 +6,7 @@ python tools/misc/make_shapes_dataset.py data/shapes
 import argparse
 import sys
 
-from mixdet.utils.shapes import make_shapes_dataset
+from mixdet.cli.shapes import make_shapes_dataset
 
 
 def main(argv=None) -> int:

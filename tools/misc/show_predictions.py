@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.utils import ConfigError
-from mixdet.utils.atomic import check_output_path
-from mixdet.utils.checkpoint_fit import fitting_state_dict
+from mixdet.cli import ConfigError
+from mixdet.cli.checkpoint_fit import fitting_state_dict
+from mixdet.engine.atomic import check_output_path
 
 
 def draw(

@@ -22,8 +22,8 @@ from mmengine.config import Config
 
 import mixdet
 from mixdet.complexity import count_madds, count_params
+from mixdet.engine.atomic import atomic_write_text
 from mixdet.paper import TABLE1
-from mixdet.utils.atomic import atomic_write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 PAPER = dict(
@@ -72,7 +72,7 @@ FAMILIES = (
         'SSDLite-Shapes-Demo',
         ('SSDLite', 'MixNet', 'MobileNetV2', 'MixConv'),
         'mixdet shapes (generated)',
-        'mixdet/utils/shapes.py',
+        'mixdet/cli/shapes.py',
     ),
 )
 

@@ -11,17 +11,17 @@ import sys
 
 import torch
 
+from mixdet.cli import ConfigError
+from mixdet.cli.checkpoint_fit import read_checkpoint
 from mixdet.converters import (
     ConversionError,
     compare_keys,
     convert_timm_mixnet,
     extract_state_dict,
 )
+from mixdet.engine.atomic import atomic_path, check_output_path
 from mixdet.models.backbones.mixnet import MixNet
 from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
-from mixdet.utils import ConfigError
-from mixdet.utils.atomic import atomic_path, check_output_path
-from mixdet.utils.checkpoint_fit import read_checkpoint
 
 
 def parse_args(argv=None) -> argparse.Namespace:

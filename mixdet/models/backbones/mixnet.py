@@ -172,12 +172,33 @@ class MixNet(MixBackbone):
         for block_index, spec in self.stage_specs[index]:
             rate = self.drop_path_rate * block_index / self.num_blocks
             blocks.append(
-                MixInvertedResidual.from_spec(
-                    spec, drop_path_rate=rate, **self.block_cfg
-                )
+                make_block(spec, drop_path_rate=rate, **self.block_cfg)
             )
             self.in_channels = spec.out_channels
         return nn.Sequential(*blocks)
+
+
+def make_block(spec: BlockSpec, **kwargs) -> MixInvertedResidual:
+    """The block one MixNet block string describes (one repeat).
+
+    Args:
+        spec: The decoded block string, see :class:`BlockSpec`.
+        **kwargs: ``norm_cfg``, ``padding``, ``drop_path_rate``, ...
+            (the activation follows the spec: Swish or ReLU).
+    """
+    act = dict(type='SiLU') if spec.swish else dict(type='ReLU')
+    return MixInvertedResidual(
+        spec.in_channels,
+        spec.out_channels,
+        kernel_sizes=spec.kernel_sizes,
+        stride=spec.stride,
+        expand_ratio=spec.expand_ratio,
+        expand_groups=spec.expand_groups,
+        project_groups=spec.project_groups,
+        se_ratio=spec.se_ratio,
+        act_cfg=act,
+        **kwargs,
+    )
 
 
 def split_stages(blocks: list[BlockSpec]) -> list[list[tuple[int, BlockSpec]]]:

@@ -5,7 +5,7 @@ Child names follow mmdet's ``InvertedResidual`` (``expand_conv``,
 the state dict of mmdet's MobileNetV2.
 """
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from mmcv.cnn.bricks import DropPath
@@ -16,17 +16,14 @@ from .conv_norm_act import ConvNormAct
 from .pointwise import make_pointwise_conv
 from .squeeze_excite import SqueezeExcite
 
-if TYPE_CHECKING:  # the spec lives with the backbones that parse it
-    from ..backbones.block_spec import BlockSpec
-
 
 class MixInvertedResidual(nn.Module):
     """[expand 1x1] -> MixConv -> [SE] -> project 1x1 (+ residual).
 
     With ``expand_ratio == 1`` there is no expansion conv (MixNet's first,
     depthwise-separable block). The defaults make MobileNetV2's block: no
-    SE, ungrouped 1x1 convs. :meth:`from_spec` builds a MixNet block from
-    its block string.
+    SE, ungrouped 1x1 convs. ``mixnet.make_block`` builds a MixNet block
+    from its block string.
 
     Args:
         in_channels: Input channels.
@@ -93,29 +90,6 @@ class MixInvertedResidual(nn.Module):
         )
         self.drop_path = (
             DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
-        )
-
-    @classmethod
-    def from_spec(cls, spec: 'BlockSpec', **kwargs) -> 'MixInvertedResidual':
-        """The block one MixNet block string describes (one repeat).
-
-        Args:
-            spec: The decoded block string, see :class:`BlockSpec`.
-            **kwargs: ``norm_cfg``, ``padding``, ``drop_path_rate``, ...
-                (the activation follows the spec: Swish or ReLU).
-        """
-        act = dict(type='SiLU') if spec.swish else dict(type='ReLU')
-        return cls(
-            spec.in_channels,
-            spec.out_channels,
-            kernel_sizes=spec.kernel_sizes,
-            stride=spec.stride,
-            expand_ratio=spec.expand_ratio,
-            expand_groups=spec.expand_groups,
-            project_groups=spec.project_groups,
-            se_ratio=spec.se_ratio,
-            act_cfg=act,
-            **kwargs,
         )
 
     def forward(

@@ -1,4 +1,7 @@
-"""Helpers for the tools."""
+"""What mixdet's command-line tools share (``tools/``): config and
+dataset checks before any work, config loading and own-data options, CPU
+distributed setup, checkpoint fitting, benchmark timing and the generated
+shapes dataset. Nothing in the library imports it."""
 
 from .config_check import ConfigError, check_config
 from .distributed import prepare_cpu_distributed

@@ -48,7 +48,7 @@ def add_own_data_arguments(
     parser: argparse.ArgumentParser, training: bool
 ) -> None:
     """``--data-root`` and friends: train / evaluate any config on your own
-    COCO-format data (see :func:`mixdet.utils.own_data.use_own_data`)."""
+    COCO-format data (see :func:`mixdet.cli.own_data.use_own_data`)."""
     group = parser.add_argument_group(
         "your own COCO-format data (instead of the config's)"
     )
