@@ -20,7 +20,7 @@ from .helpers import DEMO_CONFIG, REPO_DIR, data_options, load_tool
 pytestmark = pytest.mark.slow  # trains or runs tools: make test only
 
 EPOCHS = 7
-# Measured here (2 cores, about 3 minutes): mAP@0.5 0.36 after 6 epochs and
+# Measured on a 2-core CPU (about 3 minutes): mAP@0.5 0.36 after 6 epochs and
 # 0.47 after 9 of these; the bar leaves a wide margin for other machines.
 MAP50_BAR = 0.3
 
