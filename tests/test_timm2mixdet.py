@@ -42,14 +42,27 @@ def test_cli_output_loads_as_pretrained_and_matches_timm(tmp_path, golden):
     saved = torch.load(dst, weights_only=True)
     assert not any(k.startswith('classifier') for k in saved['state_dict'])
 
-    model = MixNet(
-        's',
-        out_indices=(2, 3, 4, 5),
-        padding='same',
-        norm_cfg=dict(type='BN', eps=1e-3),
-        init_cfg=dict(type='Pretrained', checkpoint=str(dst)),
+    # The printed hint, pasted into a config on top of SSDLite-MixNet-S.
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('use'))
+    assert 'ssdlite_mixnet-s_8xb24-600e_coco.py' in lines[start]
+    base = os.path.join(
+        REPO_DIR, 'configs/mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
     )
-    model.init_weights()
+    config = tmp_path / 'pasted.py'
+    config.write_text(
+        f'_base_ = {base!r}\n' + '\n'.join(lines[start + 1 :]) + '\n'
+    )
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    register_all_modules()
+    detector = MODELS.build(Config.fromfile(str(config)).model)
+    detector.init_weights()
+    model = detector.backbone
+    model.out_indices = (2, 3, 4, 5)  # every level, as timm's features
+    model.expansion_out_indices = ()
     model.eval()
     case = golden['cases'][1]
     shape = case['input_shape']

@@ -400,6 +400,20 @@ def test_own_data_in_one_command(tmp_path, tiny_data):
             ['--data-root', '{root}', '--val-ann', 'instances_val.json'],
             ['--data-root needs --train-ann'],
         ),
+        (
+            [
+                '--data-root',
+                '{root}',
+                '--train-ann',
+                'instances_train.json',
+                '--val-ann',
+                'instances_val.json',
+                '--classes',
+                'ellipse',
+                'circle',
+            ],
+            ["--classes ['circle'] are not categories", "'rectangle'"],
+        ),
     ],
 )
 def test_own_data_argument_errors(tmp_path, capsys, tiny_data, extra, words):
@@ -411,3 +425,70 @@ def test_own_data_argument_errors(tmp_path, capsys, tiny_data, extra, words):
     for word in words:
         assert word in err
     assert not work_dir.exists()
+
+
+def own_data_config(tiny_data, *options):
+    """The COCO config on the tiny data, as tools/train.py builds it."""
+    args = train_tool.parse_args(
+        [
+            COCO_CONFIG,
+            '--data-root',
+            tiny_data,
+            '--train-ann',
+            'instances_train.json',
+            '--val-ann',
+            'instances_val.json',
+            *(['--cfg-options', *options] if options else []),
+        ]
+    )
+    return train_tool.build_config(args)
+
+
+def test_a_run_inside_its_warmup_is_warned_before_it_starts(
+    tiny_data, capsys, monkeypatch
+):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    threads = torch.get_num_threads()
+    try:
+        # 16 images x 5 repeats / 24 a batch = 4 iterations an epoch
+        cfg = own_data_config(tiny_data, 'train_cfg.max_epochs=2')
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert (
+        'this run trains 8 iterations (2 epochs x 4 iterations), but its '
+        'learning-rate warmup ends at iteration 500 (param_scheduler.0.end)'
+    ) in out
+    assert 'train_cfg.max_epochs or train_dataloader.dataset.times' in out
+    # CPU: torch gets the cores other work leaves idle, and says so
+    cores = len(os.sched_getaffinity(0))
+    assert 'CPU threads: torch uses ' in out
+    assert f'({cores} cores, ' in out and 'busy with other work' in out
+    # the first loss line within a few iterations on a CPU
+    assert cfg.default_hooks.logger.interval == 4
+    # long enough: no warning; an interval the user sets stays
+    cfg = own_data_config(
+        tiny_data,
+        'train_cfg.max_epochs=200',
+        'default_hooks.logger.interval=50',
+    )
+    assert 'warmup' not in capsys.readouterr().out
+    assert cfg.default_hooks.logger.interval == 50
+
+
+def test_threads_the_user_chose_are_left_alone(tiny_data, capsys, monkeypatch):
+    monkeypatch.setenv('OMP_NUM_THREADS', '2')
+    own_data_config(tiny_data, 'train_cfg.max_epochs=200')
+    assert 'CPU threads' not in capsys.readouterr().out
+
+
+def test_threads_are_the_cores_other_work_leaves(monkeypatch):
+    from mixdet.cli import run_plan
+
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
+    for busy, threads in ((0.1, 4), (1.6, 2), (3.9, 1), (8.0, 1)):
+        monkeypatch.setattr(run_plan, 'busy_cores', lambda b=busy: b)
+        assert run_plan.cpu_threads()[0] == threads
+    busy = run_plan.busy_cores(0.05)  # read off this machine
+    assert busy is not None and 0 <= busy <= os.cpu_count() + 0.01

@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError, load_tool_config
 from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
+from mixdet.cli.run_plan import plan_threads
 from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
@@ -67,6 +68,7 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     apply_own_data_arguments(cfg, args)
+    plan_threads()
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         hooks = cfg.default_hooks

@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError, load_tool_config
+from mixdet.cli.run_plan import plan_training
 from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
@@ -59,6 +60,7 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     apply_own_data_arguments(cfg, args)
+    plan_training(cfg, args.cfg_options)
     # draws keyed by (seed, epoch, sample) and (seed, iter): a resumed run
     # replays the run it continues
     seed_resumably(cfg)

@@ -58,7 +58,15 @@ def use_own_data(
     if not os.path.isdir(data_root):
         raise ConfigError(f'--data-root {data_root!r} does not exist')
     first = train_ann if train_ann is not None else val_ann
-    classes = tuple(classes or categories(os.path.join(data_root, first)))
+    available = categories(os.path.join(data_root, first))
+    if classes:
+        unknown = [c for c in classes if c not in available]
+        if unknown:
+            raise ConfigError(
+                f'--classes {unknown} are not categories of {first!r} '
+                f'(their boxes would be dropped); it has {list(available)}'
+            )
+    classes = tuple(classes or available)
     anns = {'train': train_ann, 'val': val_ann, 'test': val_ann}
     for where, dataset in _datasets(cfg):
         split = where.split('_')[0]

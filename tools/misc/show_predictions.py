@@ -1,7 +1,15 @@
 """Draw a detector's predictions on a few images into one PNG grid.
 
     python tools/misc/show_predictions.py CONFIG CHECKPOINT \
-        --images data/shapes/val --num 8 --out predictions.png
+        --images data/shapes/val [more.jpg 'photos/*.png'] --num 8 \
+        [--score-thr 0.3] [--classes a b c] [--cfg-options k=v ...] \
+        --out predictions.png
+
+``--images`` takes files, folders (their .jpg/.jpeg/.png/.bmp files) and
+glob patterns. The class names come from ``--classes``, else the
+checkpoint's (a checkpoint trained on your own classes fits the config's
+head by itself), else the config's. Each image keeps its aspect ratio in
+its grid cell.
 """
 
 import argparse
@@ -15,8 +23,12 @@ import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError
-from mixdet.cli.checkpoint_fit import fitting_state_dict
+from mixdet.cli.checkpoint_fit import fitting_state_dict, read_checkpoint
+from mixdet.cli.own_data import set_num_classes
+from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.engine.atomic import check_output_path
+
+IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
 def draw(
@@ -76,47 +88,155 @@ def dataset_meta(checkpoint_meta: dict, cfg) -> dict:
     return {'classes': get_classes('coco')}
 
 
+def find_images(specs: list[str]) -> list[str]:
+    """The images that files, folders and glob patterns name, in order
+    (each folder's and pattern's sorted); ConfigError naming a spec that
+    names none."""
+    paths = []
+    for spec in specs:
+        if os.path.isdir(spec):
+            found = sorted(
+                os.path.join(spec, name)
+                for name in os.listdir(spec)
+                if name.lower().endswith(IMAGE_TYPES)
+            )
+        elif glob.has_magic(spec):
+            found = sorted(
+                p for p in glob.glob(spec) if p.lower().endswith(IMAGE_TYPES)
+            )
+        else:
+            found = [spec] if os.path.isfile(spec) else []
+        if not found:
+            raise ConfigError(
+                f'--images {spec!r}: no such image, folder of images or '
+                f'pattern matching any ({", ".join(IMAGE_TYPES)})'
+            )
+        paths += [p for p in found if p not in paths]
+    return paths
+
+
+def checkpoint_classes(checkpoint: str) -> tuple:
+    """The class names a Runner checkpoint was trained with, or ()."""
+    state = read_checkpoint(checkpoint, 'checkpoint')
+    meta = state.get('meta') if isinstance(state, dict) else None
+    saved = (meta or {}).get('dataset_meta') or {}
+    return tuple(saved.get('classes') or saved.get('CLASSES') or ())
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size`` (h, w) with its aspect ratio, on a
+    black cell."""
+    h, w = size
+    scale = min(h / image.shape[0], w / image.shape[1])
+    new = (
+        max(1, round(image.shape[1] * scale)),
+        max(1, round(image.shape[0] * scale)),
+    )
+    cell = np.zeros((h, w, 3), np.uint8)
+    top, left = (h - new[1]) // 2, (w - new[0]) // 2
+    cell[top : top + new[1], left : left + new[0]] = cv2.resize(image, new)
+    return cell
+
+
+def grid(tiles: list[np.ndarray], cols: int = 4) -> np.ndarray:
+    """Tiles in rows of ``cols``, each in a cell as large as the largest
+    tile, keeping its aspect ratio."""
+    size = (max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles))
+    cells = [letterbox(t, size) for t in tiles]
+    cols = min(cols, len(cells))
+    while len(cells) % cols:
+        cells.append(np.zeros_like(cells[0]))
+    rows = [np.hstack(cells[i : i + cols]) for i in range(0, len(cells), cols)]
+    return np.vstack(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument(
         '--images',
+        nargs='+',
         required=True,
-        help='folder of images (the first --num are used)',
+        help='image files, folders or glob patterns (the first --num)',
     )
     parser.add_argument('--num', type=int, default=8)
     parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        help="class names (default: the checkpoint's, else the config's)",
+    )
+    add_cfg_options_argument(parser)
     parser.add_argument('--out', default='predictions.png')
     args = parser.parse_args(argv)
-    paths = sorted(
-        glob.glob(os.path.join(args.images, '*.jpg'))
-        + glob.glob(os.path.join(args.images, '*.png'))
-    )[: args.num]
-    for path, what in (
-        (args.config, 'config'),
-        (args.checkpoint, 'checkpoint'),
-    ):
-        if not os.path.isfile(path):
-            print(f'error: {what} {path!r} does not exist', file=sys.stderr)
-            return 1
-    if not paths:
-        print(
-            f'error: no .jpg/.png images in {args.images!r}', file=sys.stderr
-        )
-        return 1
     try:
+        for path, what in (
+            (args.config, 'config'),
+            (args.checkpoint, 'checkpoint'),
+        ):
+            if not os.path.isfile(path):
+                raise ConfigError(f'{what} {path!r} does not exist')
+        paths = find_images(args.images)[: args.num]
         check_output_path(
             args.out, (*paths, args.config, args.checkpoint), name='--out'
         )
-    except ValueError as error:
+        classes = tuple(args.classes or checkpoint_classes(args.checkpoint))
+        model = build_model(args.config, args.cfg_options, classes)
+        state, meta = fitting_state_dict(model, args.checkpoint, args.config)
+    except (ConfigError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
+    model.load_state_dict(state, strict=True)
+    model.dataset_meta = dataset_meta(meta, model.cfg)
+    if classes:
+        model.dataset_meta['classes'] = classes
+    from mmdet.apis import inference_detector
 
-    from mmdet.apis import inference_detector, init_detector
+    classes = model.dataset_meta['classes']
+    palette = model.dataset_meta.get('palette') or [(255, 0, 0)]
+    tiles, empty, best = [], 0, 0.0
+    for path in paths:
+        image = cv2.imread(path)
+        pred = inference_detector(model, path).pred_instances
+        scores = pred.scores
+        best = max([best] + [float(v) for v in scores])
+        empty += not bool((scores >= args.score_thr).any())
+        tiles.append(
+            draw(
+                image,
+                pred.bboxes,
+                pred.labels,
+                scores,
+                classes,
+                palette,
+                args.score_thr,
+            )
+        )
+    if empty:
+        print(
+            f'no box scored --score-thr {args.score_thr} or more in {empty} '
+            f'of {len(paths)} images (highest score {best:.2f})'
+        )
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    cv2.imwrite(args.out, grid(tiles))
+    print(f'wrote {args.out}')
+    return 0
 
+
+def build_model(config: str, cfg_options, classes: tuple):
+    """The detector of ``config`` (with ``--cfg-options``), its heads sized
+    for ``classes`` when given, on the CPU, weights not yet loaded."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if classes:
+        set_num_classes(cfg.model, len(classes))
     with warnings.catch_warnings(record=True) as caught:
-        model = init_detector(args.config, None, device='cpu')
+        model = init_detector(cfg, None, device='cpu')
     for warning in caught:
         # Not "checkpoint is None, use COCO classes": the weights and the
         # class names (dataset_meta) are loaded next.
@@ -127,40 +247,7 @@ def main(argv=None) -> int:
                 warning.filename,
                 warning.lineno,
             )
-    try:
-        state, meta = fitting_state_dict(model, args.checkpoint, args.config)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
-    model.load_state_dict(state, strict=True)
-    model.dataset_meta = dataset_meta(meta, model.cfg)
-    classes = model.dataset_meta['classes']
-    palette = model.dataset_meta.get('palette') or [(255, 0, 0)]
-    tiles = []
-    for path in paths:
-        image = cv2.imread(path)
-        pred = inference_detector(model, path).pred_instances
-        tiles.append(
-            draw(
-                image,
-                pred.bboxes,
-                pred.labels,
-                pred.scores,
-                classes,
-                palette,
-                args.score_thr,
-            )
-        )
-    h, w = tiles[0].shape[:2]
-    tiles = [cv2.resize(t, (w, h)) for t in tiles]
-    cols = min(4, len(tiles))
-    while len(tiles) % cols:
-        tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)]
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    cv2.imwrite(args.out, np.vstack(rows))
-    print(f'wrote {args.out}')
-    return 0
+    return model
 
 
 if __name__ == '__main__':

@@ -102,6 +102,31 @@ def convert_file(
     return name
 
 
+def pretrained_snippet(arch: str, dst: str, src: str) -> str:
+    """What to put in a config that inherits a MixNet config (any of
+    configs/mixnet/, e.g. SSDLite, whose base initialises the backbone
+    otherwise: ``_delete_`` replaces that init instead of merging)."""
+    tf = os.path.basename(src).startswith('tf_')
+    extra = (
+        "        padding='same',\n"
+        "        norm_cfg=dict(type='BN', eps=1e-3),\n"
+        if tf
+        else ''
+    )
+    return (
+        f'use it in a config that inherits a MixNet-{arch.upper()} config '
+        f'(e.g. configs/mixnet/ssdlite_mixnet-{arch}_8xb24-600e_coco.py):\n'
+        'model = dict(\n'
+        '    backbone=dict(\n'
+        f'{extra}'
+        '        init_cfg=dict(\n'
+        "            _delete_=True, type='Pretrained',\n"
+        f'            checkpoint={dst!r}),\n'
+        '    )\n'
+        ')'
+    )
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -111,17 +136,8 @@ def main(argv=None) -> int:
     except ConversionError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
-    tf = os.path.basename(args.src).startswith('tf_')
-    print(
-        f'wrote {args.dst} (MixNet-{arch.upper()})\nuse it as:\n'
-        f"  backbone=dict(type='MixNet', arch='{arch}', "
-        + (
-            "padding='same', norm_cfg=dict(type='BN', eps=1e-3), "
-            if tf
-            else ''
-        )
-        + f"init_cfg=dict(type='Pretrained', checkpoint='{args.dst}'))"
-    )
+    print(f'wrote {args.dst} (MixNet-{arch.upper()})')
+    print(pretrained_snippet(arch, args.dst, args.src))
     return 0
 
 

@@ -1,0 +1,116 @@
+"""tools/misc/show_predictions.py: any image, own classes, aspect kept."""
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+
+from .helpers import REPO_DIR, load_tool
+
+DEMO_CONFIG = os.path.join(
+    REPO_DIR, 'configs', 'demo', 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
+)
+tool = load_tool('misc', 'show_predictions.py')
+
+
+@pytest.fixture(scope='module')
+def three_class_checkpoint(tmp_path_factory):
+    """A Runner-style checkpoint of the demo model for 3 own classes (the
+    config has 4): its head does not fit the config as written."""
+    register_all_modules()
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.bbox_head.num_classes = 3
+    model = MODELS.build(cfg.model)
+    path = tmp_path_factory.mktemp('ckpt') / 'own.pth'
+    meta = {'dataset_meta': {'classes': ('cat', 'dog', 'bird')}}
+    torch.save({'state_dict': model.state_dict(), 'meta': meta}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory):
+    """Non-square images of three sizes: a JPEG, a PNG, a grayscale."""
+    root = tmp_path_factory.mktemp('images')
+    g = np.random.default_rng(0)
+    cv2.imwrite(str(root / 'wide.jpg'), g.integers(0, 255, (60, 160, 3)))
+    cv2.imwrite(str(root / 'tall.png'), g.integers(0, 255, (150, 70, 3)))
+    cv2.imwrite(str(root / 'gray.jpg'), g.integers(0, 255, (90, 90)))
+    return root
+
+
+def test_files_folders_and_globs(images, three_class_checkpoint, tmp_path):
+    found = tool.find_images(
+        [str(images / 'tall.png'), str(images), str(images / '*.jpg')]
+    )
+    assert [os.path.basename(p) for p in found] == [
+        'tall.png',
+        'gray.jpg',
+        'wide.jpg',
+    ]
+    with pytest.raises(tool.ConfigError, match="--images .*nope"):
+        tool.find_images([str(images / 'nope*.jpg')])
+
+
+def test_own_classes_from_the_checkpoint_and_nothing_above_threshold(
+    images, three_class_checkpoint, tmp_path, capsys
+):
+    out = tmp_path / 'grid.png'
+    code = tool.main(
+        [
+            DEMO_CONFIG,
+            three_class_checkpoint,
+            '--images',
+            str(images / 'wide.jpg'),
+            str(images / '*.png'),
+            '--score-thr',
+            '1.01',
+            '--out',
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert 'no box scored --score-thr 1.01 or more in 2 of 2 images' in (
+        printed.out
+    )
+    picture = cv2.imread(str(out))
+    # two cells as large as the largest image (150 x 160), side by side
+    assert picture.shape == (150, 320, 3)
+    # --cfg-options reach the model (and a wrong head is named, not loaded)
+    code = tool.main(
+        [
+            DEMO_CONFIG,
+            three_class_checkpoint,
+            '--images',
+            str(images),
+            '--classes',
+            'a',
+            'b',
+            '--cfg-options',
+            'model.bbox_head.num_classes=2',
+            '--out',
+            str(tmp_path / 'x.png'),
+        ]
+    )
+    assert code == 1
+    assert 'bbox_head' in capsys.readouterr().err
+    assert not (tmp_path / 'x.png').exists()
+
+
+def test_each_image_keeps_its_aspect_ratio():
+    wide = np.full((50, 200, 3), 255, np.uint8)
+    cell = tool.letterbox(wide, (100, 100))
+    rows = np.where(cell[:, :, 0].max(axis=1) > 0)[0]
+    cols = np.where(cell[:, :, 0].max(axis=0) > 0)[0]
+    assert cell.shape == (100, 100, 3)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (
+        25,
+        100,
+    )
+    picture = tool.grid([wide, np.zeros((100, 40, 3), np.uint8)])
+    assert picture.shape == (100, 400, 3)
