@@ -1,6 +1,7 @@
 """Parameter and multiply-add counts of a model, as the paper reports."""
 
 from collections import Counter
+from typing import Union
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -29,7 +30,9 @@ def count_params(model: nn.Module) -> int:
 
 
 def count_madds(
-    model: nn.Module, input_size: int = 320, convs_only: bool = True
+    model: nn.Module,
+    input_size: Union[int, tuple[int, int]] = 320,
+    convs_only: bool = True,
 ) -> int:
     """Multiply-adds of one forward pass on a 1x3xSxS input.
 
@@ -43,7 +46,7 @@ def count_madds(
 
     Args:
         model: The model.
-        input_size: Side of the square input.
+        input_size: Side of the square input, or its (height, width).
         convs_only: Count convolutions and fully connected layers only
             (batch norm folds into the conv before deployment). The paper's
             Table 1 (SSDLite) matches this count within 1%; its Table 2
@@ -52,7 +55,12 @@ def count_madds(
     """
     was_training = model.training
     model.eval()
-    analyzer = FlopAnalyzer(model, torch.zeros(1, 3, input_size, input_size))
+    h, w = (
+        (input_size, input_size)
+        if isinstance(input_size, int)
+        else tuple(input_size)
+    )
+    analyzer = FlopAnalyzer(model, torch.zeros(1, 3, h, w))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     analyzer.tracer_warnings('none')

@@ -139,6 +139,7 @@ def test_cli_json_table_and_plot(tmp_path, capsys):
         'paper_params',
         'paper_madds',
         'faithful',
+        'input_size',
     }
     assert data[0]['faithful'] is True and data[1]['faithful'] is False
     assert data[0]['paper_params'] == 4_490_000
@@ -151,7 +152,6 @@ def test_cli_json_table_and_plot(tmp_path, capsys):
     'argv, message',
     [
         (['--num-classes', '0'], '--num-classes must be >= 1'),
-        (['configs/swap/retinanet_mixnet-m_fpn_1x_coco.py'], 'not an'),
         (['configs/mixnet/ssdlite_mixnet-x_8xb24.py'], 'does not exist'),
     ],
 )
@@ -159,6 +159,26 @@ def test_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         model_table.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_any_detector_config_at_its_own_input_size(capsys):
+    """The demo config at 192x192 (mmengine's count at that size is the
+    reference), an mmdet FPN detector at its 1333x800 test scale."""
+    demo = 'configs/demo/ssdlite_mixnet-s_1xb16-10e_shapes.py'
+    row = model_table.build_row(os.path.join(REPO_DIR, demo))
+    assert row.input_size == (192, 192) and row.paper is None
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+
+    from mixdet.complexity import count_madds
+
+    model = MODELS.build(Config.fromfile(os.path.join(REPO_DIR, demo)).model)
+    assert row.madds == count_madds(model, 192) < count_madds(model, 320)
+    swap = 'configs/swap/retinanet_mixnet-m_fpn_1x_coco.py'
+    assert model_table.main([os.path.join(REPO_DIR, swap)]) == 0
+    table = capsys.readouterr().out
+    line = next(x for x in table.splitlines() if 'retinanet' in x)
+    assert '| 800x1333 |' in line
 
 
 def test_bad_results_file(tmp_path):

@@ -60,3 +60,17 @@ def test_pretrained_recipe_loads_the_converted_weights(
     assert len(loaded) > 100
     for key in loaded:
         assert torch.equal(state[key], weights[key]), key
+
+
+def test_swap_snippet_runs_as_written_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, '-c', snippet('swap')],
+        capture_output=True,
+        text=True,
+        cwd=REPO_DIR,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == '[32, 40, 120, 200]'

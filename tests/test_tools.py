@@ -492,3 +492,19 @@ def test_threads_are_the_cores_other_work_leaves(monkeypatch):
         assert run_plan.cpu_threads()[0] == threads
     busy = run_plan.busy_cores(0.05)  # read off this machine
     assert busy is not None and 0 <= busy <= os.cpu_count() + 0.01
+
+
+def test_browse_dataset_draws_each_image_once_and_ends(tiny_data, tmp_path):
+    """Repeated 5 times, as the SSDLite configs repeat theirs: the browser
+    draws the 16 images once each, with their boxes, and ends."""
+    browse = load_tool('misc', 'browse_dataset.py')
+    out = tmp_path / 'vis'
+    options = data_options(tiny_data) + ['train_dataloader.dataset.times=5']
+    code = browse.main(
+        [DEMO_CONFIG, '--output-dir', str(out), '--num', '100',
+         '--cfg-options', *options]
+    )  # fmt: skip
+    assert code == 0
+    drawn = sorted(os.listdir(out))
+    assert len(drawn) == 16
+    assert all(name.endswith('.jpg') for name in drawn)

@@ -1,11 +1,16 @@
-"""Params and MAdds of every SSDLite config beside the paper's Table 1.
+"""Params and MAdds of detector configs, the SSDLite ones beside the
+paper's Table 1.
 
     python tools/analysis/model_table.py --out-png docs/table1.png
     python tools/analysis/model_table.py --num-classes 90 --json t1.json
     python tools/analysis/model_table.py --results work_dirs/*/metrics.json
+    python tools/analysis/model_table.py configs/swap/*.py configs/demo/*.py
 
-Counts every SSDLite config of ``configs/mixconv_mobilenets`` and
-``configs/mixnet`` at 320x320: the paper-faithful ones
+Each config is counted at its own test input size (its test pipeline's
+``Resize`` scale: 320x320 for the COCO SSDLite configs, 192x192 for the
+demo, 800x1333 for mmdet's FPN detectors). Without configs it counts every
+SSDLite config of ``configs/mixconv_mobilenets`` and ``configs/mixnet``:
+the paper-faithful ones
 (``ssdlite-tfodapi_*``, the TF Object Detection API's detector) and the
 mmdet-convention ones (``ssdlite_*``). Prints a Markdown table (ours vs
 paper, relative difference) and plots mAP against our MAdds, one line per
@@ -41,12 +46,13 @@ FAITHFUL = 'ssdlite-tfodapi'
 class Row:
     config: str  # relative to the repo when inside it
     detector: str
-    family: str
+    family: str  # '' for a config outside Table 1's naming
     variant: str
     params: int
     madds: int
     paper: Optional[tuple] = None  # params, MAdds, mAP
     map_ours: Optional[float] = None
+    input_size: tuple[int, int] = (320, 320)  # (height, width) counted at
 
     @property
     def faithful(self) -> bool:
@@ -54,7 +60,11 @@ class Row:
 
     @property
     def name(self) -> str:
-        return f'{self.detector} {self.family}-{self.variant}'
+        return f'{self.detector} {self.backbone}'
+
+    @property
+    def backbone(self) -> str:
+        return f'{self.family}-{self.variant}' if self.family else ''
 
     def to_json(self) -> dict:
         """The object ``--json`` writes for this config."""
@@ -66,6 +76,7 @@ class Row:
             paper_params=None if params is None else round(params),
             paper_madds=None if madds is None else round(madds),
             faithful=self.faithful,
+            input_size=list(self.input_size),
         )
 
 
@@ -84,8 +95,27 @@ def relative(path: str) -> str:
     return path if rel.startswith('..') else rel
 
 
+def test_input_size(cfg: Config) -> tuple[int, int]:
+    """(height, width) of the test pipeline's ``Resize`` scale (mmdet's
+    scale is (width, height)); 320x320 where there is none."""
+    loader = cfg.get('test_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    while isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    for step in dataset.get('pipeline') or cfg.get('test_pipeline') or []:
+        if step.get('type') in ('Resize', 'mmdet.Resize') and step.get(
+            'scale'
+        ):
+            scale = step['scale']
+            if isinstance(scale, int):
+                return scale, scale
+            width, height = scale
+            return int(height), int(width)
+    return 320, 320
+
+
 def build_row(path: str, num_classes: Optional[int] = None) -> Row:
-    """Build the detector of one config and count it at 320x320.
+    """Build the detector of one config and count it at its test size.
 
     Args:
         path: The config file.
@@ -95,20 +125,33 @@ def build_row(path: str, num_classes: Optional[int] = None) -> Row:
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
+    from mixdet.cli.own_data import set_num_classes
+
     register_all_modules()
-    match = NAME.match(os.path.basename(path))
+    name = os.path.basename(path)
+    match = NAME.match(name)
     cfg = Config.fromfile(path)
     if num_classes is not None:
-        cfg.model.bbox_head.num_classes = num_classes
+        set_num_classes(cfg.model, num_classes)
     model = MODELS.build(cfg.model)
+    size = test_input_size(cfg)
+    if match:
+        detector, family, variant = (
+            match['detector'],
+            match['family'],
+            match['variant'],
+        )
+    else:
+        detector, family, variant = name[: -len('.py')], '', ''
     return Row(
         relative(path),
-        match['detector'],
-        match['family'],
-        match['variant'],
+        detector,
+        family,
+        variant,
         count_params(model),
-        count_madds(model, 320),
-        TABLE1.get((match['family'], match['variant'])),
+        count_madds(model, size),
+        TABLE1.get((family, variant)),
+        input_size=size,
     )
 
 
@@ -138,15 +181,16 @@ def _rel(ours: float, paper: float) -> str:
 def markdown(rows: list[Row]) -> str:
     """The table, in the order of ``rows``."""
     lines = [
-        '| detector | backbone | params | paper | diff | MAdds | paper '
-        '| diff | paper mAP | your mAP |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| detector | backbone | input | params | paper | diff | MAdds '
+        '| paper | diff | paper mAP | your mAP |',
+        '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for row in rows:
         p_params, p_madds, p_map = row.paper or (None, None, None)
         cells = [
             row.detector,
-            f'{row.family}-{row.variant}',
+            row.backbone or '-',
+            '{}x{}'.format(*row.input_size),
             f'{row.params / 1e6:.2f}M',
             f'{p_params / 1e6:.2f}M' if p_params else '-',
             _rel(row.params, p_params) if p_params else '-',
@@ -297,11 +341,6 @@ def main(argv=None) -> int:
     if args.num_classes is not None and args.num_classes < 1:
         parser.error(f'--num-classes must be >= 1, got {args.num_classes}')
     for config in args.configs:
-        if not NAME.match(os.path.basename(config)):
-            parser.error(
-                f'{config} is not an SSDLite config (ssdlite_* or '
-                f'ssdlite-<variant>_*)'
-            )
         if not os.path.isfile(config):
             parser.error(f'config {config} does not exist')
     results = load_results(args.results)
