@@ -19,7 +19,7 @@ export MAX_JOBS ?= $(shell nproc)
 
 setup: $(STAMP)
 
-$(STAMP): setup.cfg setup.py requirements/*.txt tools/setup/install_mmcv.py
+$(STAMP): setup.cfg setup.py requirements/*.txt tools/setup/*.py
 	$(PYTHON) tools/setup/install_mmcv.py --check-torch $(TORCH_VERSION)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# Every pip install in the venv keeps this torch (pip reads the venv's
@@ -33,6 +33,8 @@ $(STAMP): setup.cfg setup.py requirements/*.txt tools/setup/install_mmcv.py
 	$(PY) tools/setup/install_mmcv.py
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .
+	# mim finds packages in site-packages/<name>: link the checkout there
+	$(PY) tools/setup/link_for_mim.py
 	$(PY) -c "import mixdet, mmcv.ops, mmdet, torch; print('mixdet', mixdet.__version__, 'mmdet', mmdet.__version__, 'torch', torch.__version__)"
 	rm -f $(VENV)/.mixdet-setup-*
 	touch $(STAMP)

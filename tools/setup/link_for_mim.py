@@ -1,0 +1,54 @@
+"""Let OpenMMLab's ``mim`` see an editable install of mixdet.
+
+    python tools/setup/link_for_mim.py          # after pip install -e .
+    python tools/setup/link_for_mim.py --remove
+
+``mim`` looks for a package in ``site-packages/<name>/`` (its
+``.mim/model-index.yml``, configs and tools). A normal install puts mixdet
+there; an editable install (``pip install -e .``, PEP 660) puts only an
+import hook, so ``mim list`` leaves mixdet out and ``mim search mixdet``
+fails. This links ``site-packages/mixdet`` to this checkout's ``mixdet/``:
+imports still come from the checkout, as in editable mode. ``make setup``
+runs it; ``--remove`` takes the link away (``pip uninstall`` does not).
+"""
+
+import argparse
+import os
+import sys
+import sysconfig
+
+REPO = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--remove', action='store_true')
+    args = parser.parse_args(argv)
+    source = os.path.join(REPO, 'mixdet')
+    link = os.path.join(sysconfig.get_paths()['purelib'], 'mixdet')
+    if args.remove:
+        if os.path.islink(link):
+            os.remove(link)
+            print(f'removed {link}')
+        return 0
+    if os.path.islink(link):
+        if os.path.realpath(link) != os.path.realpath(source):
+            print(
+                f'error: {link} links to {os.path.realpath(link)}, not this '
+                f'checkout; remove it with --remove first',
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if os.path.exists(link):
+        print(f'{link} is a normal install: mim sees it already')
+        return 0
+    os.symlink(source, link)
+    print(f'linked {link} -> {source} (for mim)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
