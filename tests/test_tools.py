@@ -352,23 +352,27 @@ COCO_CONFIG = os.path.join(
 
 
 @pytest.mark.slow
-def test_own_data_in_one_command(tmp_path, tiny_data):
-    from mmdet.registry import DATASETS
-
+def own_data_config(tiny_data, *options):
+    """The COCO config on the tiny data, as tools/train.py builds it."""
     args = train_tool.parse_args(
         [
             COCO_CONFIG,
-            '--work-dir',
-            str(tmp_path / 'work'),
             '--data-root',
             tiny_data,
             '--train-ann',
             'instances_train.json',
             '--val-ann',
             'instances_val.json',
+            *(['--cfg-options', *options] if options else []),
         ]
     )
-    cfg = train_tool.build_config(args)
+    return train_tool.build_config(args)
+
+
+def test_own_data_in_one_command(tmp_path, tiny_data):
+    from mmdet.registry import DATASETS
+
+    cfg = own_data_config(tiny_data)
     check_config(cfg, training=True)  # every path exists, classes match
     classes = ('ellipse', 'rectangle', 'triangle', 'cross')
     assert cfg.model.bbox_head.num_classes == 4
@@ -425,23 +429,6 @@ def test_own_data_argument_errors(tmp_path, capsys, tiny_data, extra, words):
     for word in words:
         assert word in err
     assert not work_dir.exists()
-
-
-def own_data_config(tiny_data, *options):
-    """The COCO config on the tiny data, as tools/train.py builds it."""
-    args = train_tool.parse_args(
-        [
-            COCO_CONFIG,
-            '--data-root',
-            tiny_data,
-            '--train-ann',
-            'instances_train.json',
-            '--val-ann',
-            'instances_val.json',
-            *(['--cfg-options', *options] if options else []),
-        ]
-    )
-    return train_tool.build_config(args)
 
 
 def test_a_run_inside_its_warmup_is_warned_before_it_starts(
