@@ -103,9 +103,9 @@ def convert_file(
 
 
 def pretrained_snippet(arch: str, dst: str, src: str) -> str:
-    """What to put in a config that inherits a MixNet config (any of
-    configs/mixnet/, e.g. SSDLite, whose base initialises the backbone
-    otherwise: ``_delete_`` replaces that init instead of merging)."""
+    """What to put in a config that inherits a MixNet config (e.g. one of
+    configs/mixnet/, whose SSDLite base initialises the backbone otherwise:
+    ``_delete_`` replaces that init instead of merging into it)."""
     tf = os.path.basename(src).startswith('tf_')
     extra = (
         "        padding='same',\n"
@@ -113,11 +113,20 @@ def pretrained_snippet(arch: str, dst: str, src: str) -> str:
         if tf
         else ''
     )
+    config = f'configs/mixnet/ssdlite_mixnet-{arch}_8xb24-600e_coco.py'
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    example = (
+        f' (e.g. {config})'
+        if os.path.isfile(os.path.join(repo, config))
+        else ''
+    )
     return (
-        f'use it in a config that inherits a MixNet-{arch.upper()} config '
-        f'(e.g. configs/mixnet/ssdlite_mixnet-{arch}_8xb24-600e_coco.py):\n'
+        f'use it in a config that inherits a MixNet-{arch.upper()} '
+        f'config{example}:\n'
         'model = dict(\n'
         '    backbone=dict(\n'
+        f"        type='MixNet',\n"
+        f"        arch='{arch}',\n"
         f'{extra}'
         '        init_cfg=dict(\n'
         "            _delete_=True, type='Pretrained',\n"
