@@ -6,6 +6,7 @@ scores ~0.01 here), far under the bar.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -136,3 +137,55 @@ def test_class_names_come_from_checkpoint_then_config_then_coco():
     assert dataset_meta(saved, cfg) == {'classes': ('a', 'b')}
     assert tuple(dataset_meta({}, cfg)['classes']) == shapes
     assert len(dataset_meta({}, Config({}))['classes']) == 80
+
+
+def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
+    """The exported detector on demo val images: the detections of
+    mmdet's inference_detector (boxes within 1e-3, same labels and order
+    down to score 0.05), and the docs' onnxruntime snippet draws
+    them."""
+    import cv2
+    import numpy as np
+    import onnxruntime as ort
+    from mmdet.apis import inference_detector, init_detector
+    from mmengine.config import Config
+
+    from mixdet.end_to_end import export_end_to_end
+
+    from .test_readme import snippet
+
+    work_dir, options, _, root = trained
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict(
+        dict(o.split('=', 1) for o in options if o.startswith('test_'))
+    )
+    model = init_detector(
+        cfg, str(work_dir / f'epoch_{EPOCHS}.pth'), device='cpu'
+    )
+    onnx_file = str(tmp_path / 'ssdlite_demo.onnx')
+    export_end_to_end(model, onnx_file, 192)
+    session = ort.InferenceSession(
+        onnx_file, providers=['CPUExecutionProvider']
+    )
+    images = sorted(os.listdir(root + 'val'))[:4]
+    for name in images:
+        path = root + 'val/' + name
+        pred = inference_detector(model, path).pred_instances
+        keep = pred.scores >= 0.05  # what mmdet keeps (score_thr 0.02)
+        image = cv2.imread(path).astype(np.float32)  # 192x192 already
+        boxes, scores, labels = session.run(
+            None, {'image': image.transpose(2, 0, 1)[None]}
+        )
+        ours = scores >= 0.05
+        assert ours.sum() == keep.sum() > 0, name
+        assert np.abs(boxes[ours] - pred.bboxes[keep].numpy()).max() < 1e-3
+        assert (labels[ours] == pred.labels[keep].numpy()).all()
+    # the docs' snippet, as written, on the first image
+    code = snippet('onnx-detect', 'docs/deployment.md')
+    code = code.replace("'ssdlite_demo.onnx'", repr(onnx_file))
+    code = code.replace(
+        "'data/shapes/val/00000.jpg'", repr(root + 'val/' + images[0])
+    )
+    code = code.replace("'detections.png'", repr(str(tmp_path / 'det.png')))
+    exec(compile(code, 'snippet', 'exec'), {})
+    assert cv2.imread(str(tmp_path / 'det.png')).shape == (192, 192, 3)

@@ -18,6 +18,7 @@ LAYERS = {
     'mixdet.compat': 4,
     'mixdet.complexity': 4,
     'mixdet.deployment': 4,
+    'mixdet.end_to_end': 4,
     'mixdet.swap': 4,
     'mixdet.testing': 4,
     'mixdet.cli': 5,

@@ -13,16 +13,17 @@ from .helpers import REPO_DIR
 from .seeded_weights import seeded_state_dict
 
 
-def snippet(name: str) -> str:
-    """The code block after ``<!-- snippet: NAME`` in the README."""
-    with open(os.path.join(REPO_DIR, 'README.md')) as f:
+def snippet(name: str, doc: str = 'README.md') -> str:
+    """The code block after ``<!-- snippet: NAME`` in ``doc`` (the
+    README, or a page of docs/)."""
+    with open(os.path.join(REPO_DIR, doc)) as f:
         text = f.read()
     match = re.search(
         rf'<!-- snippet: {re.escape(name)} .*?-->\n```python\n(.*?)```',
         text,
         re.S,
     )
-    assert match, f'no snippet {name!r} in the README'
+    assert match, f'no snippet {name!r} in {doc}'
     return match[1]
 
 

@@ -1,19 +1,23 @@
-"""Export a detector (backbone + neck + head raw outputs) to ONNX.
+"""Export a detector to ONNX: to final detections, or to raw head outputs.
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] OUT.onnx
-        [--size N] [--cfg-options k=v ...] [--force]
+        [--end2end] [--size N] [--cfg-options k=v ...] [--force]
 
-Checks the file with onnx, runs it in onnxruntime and prints the largest
-difference to PyTorch beside the largest output. A checkpoint that does not
-fit the config's model (another num_classes, another backbone) is refused
-with every key that does not fit. Box decoding and NMS are not in the
-graph (see mixdet/deployment.py).
+``--end2end``: from a BGR image of the export size to ``boxes``, ``scores``
+and ``labels`` after box decoding and NMS with the config's ``test_cfg``
+(mixdet/end_to_end.py); the tool compares onnxruntime's detections with
+mmdet's ``predict`` on a test image. Without it: backbone + neck + head to
+every level's raw class scores and box deltas, compared with PyTorch.
+Checks the file with onnx. A checkpoint that does not fit the config's
+model (another num_classes, another backbone) is refused with every key
+that does not fit; so is a head that cannot be exported end to end.
 """
 
 import argparse
 import os
 import sys
 
+import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
@@ -21,6 +25,11 @@ from mixdet.cli import ConfigError
 from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
 from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.deployment import export_onnx, onnx_max_diff
+from mixdet.end_to_end import (
+    check_exportable,
+    compare_with_mmdet,
+    export_end_to_end,
+)
 from mixdet.engine.atomic import check_output_path
 
 
@@ -35,6 +44,11 @@ def main(argv=None) -> int:
         help='input side (default: the config input_size or 320)',
     )
     parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument(
+        '--end2end',
+        action='store_true',
+        help='to final detections (boxes, scores, labels) after NMS',
+    )
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--force',
@@ -59,13 +73,36 @@ def main(argv=None) -> int:
         if checkpoint:
             state, _ = fitting_state_dict(model, checkpoint, args.config)
             model.load_state_dict(state, strict=True)
+        if args.end2end:
+            check_exportable(model)
     except (ValueError, ConfigError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     size = args.size or cfg.get('input_size', 320)
+    weights = checkpoint or 'random init: no checkpoint given'
+    if args.end2end:
+        out = export_end_to_end(model, args.files[-1], size, args.opset)
+        if not checkpoint:
+            print(
+                f'wrote {out} ({size}x{size} BGR image -> boxes, scores, '
+                f'labels; weights: {weights}: its scores tie, so its '
+                'detections are not compared with mmdet)'
+            )
+            return 0
+        image = torch.rand(
+            1, 3, size, size, generator=torch.Generator().manual_seed(0)
+        )
+        found = compare_with_mmdet(model, out, image * 255)
+        print(
+            f'wrote {out} ({size}x{size} BGR image -> boxes, scores, labels; '
+            f'weights: {weights}); on a test image onnxruntime found '
+            f"{found['onnx']} detections, mmdet {found['mmdet']}, boxes "
+            f"within {found['box_diff']:.1e}, labels "
+            f"{'equal' if found['same_labels'] else 'DIFFERENT'}"
+        )
+        return 0
     out = export_onnx(model, args.files[-1], size, args.opset)
     diff, scale = onnx_max_diff(model, out, size)
-    weights = checkpoint or 'random init: no checkpoint given'
     print(
         f'wrote {out} ({size}x{size}, weights: {weights}); onnxruntime vs '
         f'PyTorch max abs diff {diff:.2e} (largest output {scale:.2e})'

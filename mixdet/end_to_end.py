@@ -1,0 +1,264 @@
+"""A detector as one graph from image to final detections, for ONNX.
+
+The graph takes a BGR image of the export size (pixel values 0-255, as
+OpenCV loads it, resized to the size) and returns ``boxes`` (N, 4: x1, y1,
+x2, y2 in that image), ``scores`` (N) and ``labels`` (N), after the steps of
+mmdet's ``predict`` for anchor-based dense heads (SSD, SSDLite, RetinaNet):
+normalisation, backbone, neck, head, per level the ``nms_pre`` best
+scores above ``score_thr``, box decoding, boxes of zero size dropped,
+class-wise NMS (ONNX ``NonMaxSuppression``) and ``max_per_img``, all with
+the model's ``test_cfg``.
+"""
+
+import torch
+from torch import nn
+
+
+class ClasswiseNMS(torch.autograd.Function):
+    """Indices of the boxes kept by class-wise NMS, best score first: mmcv's
+    ``nms`` in PyTorch, ONNX's ``NonMaxSuppression`` when exported."""
+
+    @staticmethod
+    def forward(ctx, boxes, scores, iou_threshold, score_threshold):
+        from mmcv.ops import nms
+
+        keep = scores > score_threshold
+        index = torch.nonzero(keep).flatten()
+        if index.numel() == 0:
+            return index
+        _, kept = nms(boxes[index], scores[index], iou_threshold)
+        return index[kept]
+
+    @staticmethod
+    def symbolic(g, boxes, scores, iou_threshold, score_threshold):
+        def const(value, dtype):
+            return g.op('Constant', value_t=torch.tensor([value], dtype=dtype))
+
+        axis0 = const(0, torch.long)
+        selected = g.op(
+            'NonMaxSuppression',
+            g.op('Unsqueeze', boxes, axis0),
+            g.op('Unsqueeze', g.op('Unsqueeze', scores, axis0), axis0),
+            const(2**31 - 1, torch.long),
+            const(iou_threshold, torch.float),
+            const(score_threshold, torch.float),
+        )
+        column = g.op(
+            'Gather', selected, const(2, torch.long), axis_i=1
+        )  # (K, 1): the box index
+        return g.op('Squeeze', column, const(1, torch.long))
+
+
+def check_exportable(detector: nn.Module) -> None:
+    """Raise ValueError naming the part of ``detector`` that the end-to-end
+    graph cannot hold."""
+    head = getattr(detector, 'bbox_head', None)
+    name = type(head).__name__
+    if head is None or getattr(detector, 'roi_head', None) is not None:
+        raise ValueError(
+            f'{type(detector).__name__}: only single-stage detectors with '
+            'an anchor head (SSD, SSDLite, RetinaNet) export end to end'
+        )
+    coder = type(getattr(head, 'bbox_coder', None)).__name__
+    prior = type(getattr(head, 'prior_generator', None)).__name__
+    if coder != 'DeltaXYWHBBoxCoder' or 'Anchor' not in prior:
+        raise ValueError(
+            f'model.bbox_head: {name} (box coder {coder}, priors {prior}) '
+            'cannot be exported end to end; it needs anchors and '
+            'DeltaXYWHBBoxCoder (SSDHead, RetinaHead)'
+        )
+    if (
+        type(head).predict_by_feat.__qualname__.split('.')[0]
+        not in ('BaseDenseHead',)
+        or 'centerness' in name.lower()
+    ):
+        raise ValueError(
+            f'model.bbox_head: {name} post-processes in its own way; it '
+            'cannot be exported end to end'
+        )
+    nms = (head.test_cfg or {}).get('nms') or {}
+    if nms.get('type', 'nms') != 'nms':
+        raise ValueError(
+            f"model.test_cfg.nms.type={nms.get('type')!r}: only 'nms' "
+            'exports end to end'
+        )
+
+
+def decode(coder, priors, deltas, size):
+    """``coder.decode`` (mmdet's ``DeltaXYWHBBoxCoder``) without its ONNX
+    branch, which imports a module mmdet 3.3 no longer has."""
+    from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import (
+        delta2bbox,
+    )
+
+    return delta2bbox(
+        priors,
+        deltas,
+        coder.means,
+        coder.stds,
+        size,
+        16 / 1000,
+        coder.clip_border,
+        coder.add_ctr_clamp,
+        coder.ctr_clamp,
+    )
+
+
+class EndToEnd(nn.Module):
+    """``detector`` from a BGR image of ``size`` to its final detections.
+
+    Args:
+        detector: An mmdet single-stage detector with an anchor head, in
+            eval mode (:func:`check_exportable` says which).
+        size: (height, width) of the input image.
+    """
+
+    def __init__(self, detector: nn.Module, size: tuple[int, int]) -> None:
+        super().__init__()
+        check_exportable(detector)
+        self.detector = detector.eval()
+        self.size = tuple(size)
+        pre = detector.data_preprocessor
+        self.register_buffer('mean', pre.mean.view(1, 3, 1, 1).clone())
+        self.register_buffer('std', pre.std.view(1, 3, 1, 1).clone())
+        self.bgr_to_rgb = bool(pre._channel_conversion)
+        head = detector.bbox_head
+        with torch.no_grad():
+            cls_scores, _ = detector(torch.zeros(1, 3, *size), mode='tensor')
+        sizes = [s.shape[-2:] for s in cls_scores]
+        priors = head.prior_generator.grid_priors(sizes, device='cpu')
+        for i, p in enumerate(priors):
+            self.register_buffer(f'priors_{i}', p.clone())
+        self.num_levels = len(priors)
+        cfg = head.test_cfg
+        self.nms_pre = int(cfg.get('nms_pre', -1))
+        self.score_thr = float(cfg.get('score_thr', 0.0))
+        self.iou_thr = float(cfg['nms']['iou_threshold'])
+        self.max_per_img = int(cfg.get('max_per_img', 100))
+        self.min_size = float(cfg.get('min_bbox_size', -1))
+
+    def forward(
+        self, image: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = image[:, [2, 1, 0]] if self.bgr_to_rgb else image
+        x = (x - self.mean) / self.std
+        cls_scores, bbox_preds = self.detector(x, mode='tensor')
+        head = self.detector.bbox_head
+        classes = head.cls_out_channels
+        boxes, scores, labels = [], [], []
+        for i in range(self.num_levels):
+            logits = cls_scores[i][0].permute(1, 2, 0).reshape(-1, classes)
+            if head.use_sigmoid_cls:
+                score = logits.sigmoid()
+            else:  # softmax; the background is the last class
+                score = logits.softmax(-1)[:, :-1]
+            deltas = bbox_preds[i][0].permute(1, 2, 0).reshape(-1, 4)
+            # the nms_pre best (prior, class) pairs above score_thr; those
+            # at or below it get score 0, which NMS drops
+            flat = score.reshape(-1)
+            flat = torch.where(flat > self.score_thr, flat, 0.0)
+            k = flat.shape[0] if self.nms_pre <= 0 else self.nms_pre
+            top, index = flat.topk(min(k, flat.shape[0]))
+            n = score.shape[1]
+            prior = index // n
+            priors = getattr(self, f'priors_{i}')[prior]
+            boxes.append(
+                decode(head.bbox_coder, priors, deltas[prior], self.size)
+            )
+            scores.append(top)
+            labels.append(index % n)
+        boxes, scores = torch.cat(boxes), torch.cat(scores)
+        labels = torch.cat(labels)
+        if self.min_size >= 0:
+            w = boxes[:, 2] - boxes[:, 0]
+            h = boxes[:, 3] - boxes[:, 1]
+            ok = (w > self.min_size) & (h > self.min_size)
+            scores = torch.where(ok, scores, 0.0)
+        # class-wise NMS: each class's boxes moved apart (mmcv batched_nms)
+        offsets = labels.to(boxes) * (boxes.max() + 1)
+        keep = ClasswiseNMS.apply(
+            boxes + offsets[:, None], scores, self.iou_thr, self.score_thr
+        )
+        keep = keep[: self.max_per_img]
+        return boxes[keep], scores[keep], labels[keep]
+
+
+def export_end_to_end(
+    detector: nn.Module, out_file: str, size: int, opset: int = 17
+) -> str:
+    """Write ``out_file`` (all or nothing): ``detector`` from a BGR image
+    of ``size`` x ``size`` to ``boxes``, ``scores``, ``labels``; checked
+    with onnx."""
+    import warnings
+
+    import onnx
+
+    from .deployment import merge_groups
+    from .engine.atomic import atomic_path
+
+    check_exportable(detector)
+    model = EndToEnd(merge_groups(detector.eval()), (size, size)).eval()
+    with atomic_path(out_file) as tmp:
+        with torch.no_grad(), warnings.catch_warnings():
+            # shapes read while tracing are constants: the export size
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            torch.onnx.export(
+                model,
+                (torch.zeros(1, 3, size, size),),
+                tmp,
+                input_names=['image'],
+                output_names=['boxes', 'scores', 'labels'],
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
+            )
+        onnx.checker.check_model(onnx.load(tmp))
+    return out_file
+
+
+def mmdet_predictions(
+    detector: nn.Module, image: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """mmdet's ``predict`` on a (1, 3, H, W) BGR image: boxes in that
+    image, scores, labels."""
+    from mmdet.structures import DetDataSample
+
+    h, w = image.shape[-2:]
+    meta = dict(
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+        pad_shape=(h, w),
+        batch_input_shape=(h, w),
+    )
+    data = detector.data_preprocessor(
+        {'inputs': [image[0]], 'data_samples': [DetDataSample(metainfo=meta)]},
+        False,
+    )
+    with torch.no_grad():
+        pred = detector.predict(
+            data['inputs'], data['data_samples'], rescale=False
+        )[0].pred_instances
+    return pred.bboxes, pred.scores, pred.labels
+
+
+def compare_with_mmdet(
+    detector: nn.Module, onnx_file: str, image: torch.Tensor
+) -> dict:
+    """Run ``onnx_file`` in onnxruntime and mmdet's ``predict`` on the same
+    BGR image: the detection counts, the largest box difference and whether
+    labels agree, in order."""
+    import onnxruntime as ort
+
+    boxes, scores, labels = mmdet_predictions(detector.eval(), image)
+    session = ort.InferenceSession(
+        onnx_file, providers=['CPUExecutionProvider']
+    )
+    got = session.run(None, {'image': image.numpy()})
+    n = min(len(boxes), len(got[0]))
+    return dict(
+        onnx=len(got[0]),
+        mmdet=len(boxes),
+        box_diff=float(abs(got[0][:n] - boxes[:n].numpy()).max()) if n else 0,
+        same_labels=bool((got[2][:n] == labels[:n].numpy()).all()),
+    )
