@@ -143,32 +143,45 @@ def output_names(detector: nn.Module, size: int) -> list[str]:
     return names
 
 
-def export_onnx(
-    detector: nn.Module, out_file: str, size: int = 320, opset: int = 17
+def write_onnx(
+    module: nn.Module,
+    out_file: str,
+    size: int,
+    output_names: list[str],
+    opset: int = 17,
 ) -> str:
-    """Write ``out_file`` (all or nothing) and check it with onnx."""
+    """Trace ``module`` on a 1x3xSIZExSIZE ``image`` into ``out_file`` (all
+    or nothing) and check the file with onnx."""
     import onnx
 
-    detector.eval()
-    # One Conv node per MixConv and grouped 1x1.
-    wrapper = RawOutputs(merge_groups(detector)).eval()
-    names = output_names(detector, size)
     with atomic_path(out_file) as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             # Shapes read while tracing are constants: what we want.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
             torch.onnx.export(
-                wrapper,
+                module.eval(),
                 (torch.zeros(1, 3, size, size),),
                 tmp,
                 input_names=['image'],
-                output_names=names,
+                output_names=output_names,
                 opset_version=opset,
                 dynamo=False,
                 do_constant_folding=True,
             )
         onnx.checker.check_model(onnx.load(tmp))
     return out_file
+
+
+def export_onnx(
+    detector: nn.Module, out_file: str, size: int = 320, opset: int = 17
+) -> str:
+    """Write ``out_file``: the raw head outputs (one Conv node per MixConv
+    and grouped 1x1)."""
+    detector.eval()
+    wrapper = RawOutputs(merge_groups(detector))
+    return write_onnx(
+        wrapper, out_file, size, output_names(detector, size), opset
+    )
 
 
 def onnx_max_diff(

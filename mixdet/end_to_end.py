@@ -189,31 +189,12 @@ def export_end_to_end(
     """Write ``out_file`` (all or nothing): ``detector`` from a BGR image
     of ``size`` x ``size`` to ``boxes``, ``scores``, ``labels``; checked
     with onnx."""
-    import warnings
-
-    import onnx
-
-    from .deployment import merge_groups
-    from .engine.atomic import atomic_path
+    from .deployment import merge_groups, write_onnx
 
     check_exportable(detector)
-    model = EndToEnd(merge_groups(detector.eval()), (size, size)).eval()
-    with atomic_path(out_file) as tmp:
-        with torch.no_grad(), warnings.catch_warnings():
-            # shapes read while tracing are constants: the export size
-            warnings.simplefilter('ignore', torch.jit.TracerWarning)
-            torch.onnx.export(
-                model,
-                (torch.zeros(1, 3, size, size),),
-                tmp,
-                input_names=['image'],
-                output_names=['boxes', 'scores', 'labels'],
-                opset_version=opset,
-                dynamo=False,
-                do_constant_folding=True,
-            )
-        onnx.checker.check_model(onnx.load(tmp))
-    return out_file
+    model = EndToEnd(merge_groups(detector.eval()), (size, size))
+    names = ['boxes', 'scores', 'labels']
+    return write_onnx(model, out_file, size, names, opset)
 
 
 def mmdet_predictions(
