@@ -469,6 +469,17 @@ def test_threads_the_user_chose_are_left_alone(tiny_data, capsys, monkeypatch):
     assert 'CPU threads' not in capsys.readouterr().out
 
 
+def test_a_config_without_a_logger_hook_keeps_none():
+    from mmengine.config import Config
+
+    from mixdet.cli import run_plan
+
+    cfg = Config(dict(train_cfg=dict(max_epochs=1)))
+    assert run_plan.cpu_log_interval(cfg) is None
+    run_plan.plan_training(cfg, None)  # sets nothing, raises nothing
+    assert 'default_hooks' not in cfg
+
+
 def test_threads_are_the_cores_other_work_leaves(monkeypatch):
     from mixdet.cli import run_plan
 

@@ -163,9 +163,10 @@ def cpu_log_interval(cfg: Config) -> Optional[int]:
     config's: its first loss line would come after minutes."""
     if torch.cuda.is_available():
         return None
-    hooks = cfg.get('default_hooks') or {}
-    logger = hooks.get('logger') or {}
-    interval = logger.get('interval', 50)
+    logger = (cfg.get('default_hooks') or {}).get('logger')
+    if not isinstance(logger, dict):
+        return None  # no LoggerHook to set
+    interval = logger.get('interval', 10)
     length = run_length(cfg)
     shorter = CPU_LOG_INTERVAL
     if length is not None and length.per_epoch:
