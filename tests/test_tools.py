@@ -55,6 +55,11 @@ def tiny_run_options(root: str, epochs: int) -> list[str]:
     ]
 
 
+# The same thread count in every run (the tools choose it from the idle
+# cores otherwise): bit-identical weights need the same float sum order.
+PINNED_THREADS = dict(os.environ, OMP_NUM_THREADS='2')
+
+
 def run_train(work_dir, options, *extra, wait=True):
     cmd = [
         sys.executable,
@@ -70,10 +75,13 @@ def run_train(work_dir, options, *extra, wait=True):
         return subprocess.Popen(
             cmd,
             cwd=REPO_DIR,
+            env=PINNED_THREADS,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    return subprocess.run(cmd, cwd=REPO_DIR, capture_output=True, text=True)
+    return subprocess.run(
+        cmd, cwd=REPO_DIR, capture_output=True, text=True, env=PINNED_THREADS
+    )
 
 
 def final_weights(work_dir, epochs=None):
