@@ -45,8 +45,18 @@ def read_checkpoint(path: str, name: str) -> object:
         ) from None
 
 
+def read_whole_checkpoint(checkpoint: str) -> object:
+    """What ``checkpoint`` holds, once :func:`check_checkpoint_file` found
+    it whole (one :class:`ConfigError` otherwise)."""
+    check_checkpoint_file(checkpoint, 'checkpoint')
+    return read_checkpoint(checkpoint, 'checkpoint')
+
+
 def fitting_state_dict(
-    model: nn.Module, checkpoint: str, config: str
+    model: nn.Module,
+    checkpoint: str,
+    config: str,
+    loaded: object = None,
 ) -> tuple[dict, dict]:
     """The state dict and the ``meta`` in ``checkpoint`` (read with the
     safe loader), or :class:`ConfigError` naming every key that does not
@@ -56,9 +66,10 @@ def fitting_state_dict(
         model: The model the checkpoint is for.
         checkpoint: The file.
         config: The config's path, for the message.
+        loaded: What :func:`read_whole_checkpoint` read from the file, if
+            the caller read it already.
     """
-    check_checkpoint_file(checkpoint, 'checkpoint')
-    state = read_checkpoint(checkpoint, 'checkpoint')
+    state = read_whole_checkpoint(checkpoint) if loaded is None else loaded
     meta = {}
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
         meta = state.get('meta') or {}

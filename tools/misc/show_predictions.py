@@ -23,7 +23,10 @@ import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError
-from mixdet.cli.checkpoint_fit import fitting_state_dict, read_checkpoint
+from mixdet.cli.checkpoint_fit import (
+    fitting_state_dict,
+    read_whole_checkpoint,
+)
 from mixdet.cli.own_data import set_num_classes
 from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.engine.atomic import check_output_path
@@ -115,10 +118,9 @@ def find_images(specs: list[str]) -> list[str]:
     return paths
 
 
-def checkpoint_classes(checkpoint: str) -> tuple:
+def checkpoint_classes(loaded: object) -> tuple:
     """The class names a Runner checkpoint was trained with, or ()."""
-    state = read_checkpoint(checkpoint, 'checkpoint')
-    meta = state.get('meta') if isinstance(state, dict) else None
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
     saved = (meta or {}).get('dataset_meta') or {}
     return tuple(saved.get('classes') or saved.get('CLASSES') or ())
 
@@ -181,9 +183,12 @@ def main(argv=None) -> int:
         check_output_path(
             args.out, (*paths, args.config, args.checkpoint), name='--out'
         )
-        classes = tuple(args.classes or checkpoint_classes(args.checkpoint))
+        loaded = read_whole_checkpoint(args.checkpoint)
+        classes = tuple(args.classes or checkpoint_classes(loaded))
         model = build_model(args.config, args.cfg_options, classes)
-        state, meta = fitting_state_dict(model, args.checkpoint, args.config)
+        state, meta = fitting_state_dict(
+            model, args.checkpoint, args.config, loaded
+        )
     except (ConfigError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
