@@ -49,6 +49,16 @@ def _datasets(cfg: Config) -> Iterator[tuple[str, dict]]:
                 yield where, dataset
 
 
+def inner_dataset(cfg: Config, loader: str) -> tuple[dict, int]:
+    """The dataset config of ``loader`` inside its wrappers
+    (``RepeatDataset`` & co.), and how many times they repeat it."""
+    dataset, times = (cfg.get(loader) or {}).get('dataset') or {}, 1
+    while isinstance(dataset.get('dataset'), dict):
+        times *= int(dataset.get('times', 1))
+        dataset = dataset['dataset']
+    return dataset, times
+
+
 def _paths(dataset: dict) -> tuple[str, str]:
     """(annotation file, image dir) of a COCO-style dataset config."""
     root = dataset.get('data_root') or ''

@@ -9,6 +9,8 @@ from typing import NamedTuple, Optional
 import torch
 from mmengine.config import Config
 
+from .config_check import inner_dataset
+
 # Schedulers that start below the base LR and reach it at their ``end``.
 WARMUPS = ('LinearLR', 'ConstantLR')
 
@@ -48,10 +50,7 @@ def run_length(cfg: Config) -> Optional[Length]:
             return Length(int(train_cfg['max_iters']), 0, 0)
         return None
     loader = cfg.get('train_dataloader') or {}
-    dataset, times = loader.get('dataset') or {}, 1
-    while isinstance(dataset.get('dataset'), dict):  # RepeatDataset & co.
-        times *= int(dataset.get('times', 1))
-        dataset = dataset['dataset']
+    dataset, times = inner_dataset(cfg, 'train_dataloader')
     images = _train_images(dataset)
     batch = int(loader.get('batch_size', 1))
     if images is None or 'max_epochs' not in train_cfg:
@@ -81,10 +80,13 @@ def warmup_end(cfg: Config, per_epoch: int) -> Optional[tuple[int, str]]:
     return None
 
 
-def warmup_warning(cfg: Config) -> Optional[str]:
+def warmup_warning(
+    cfg: Config, length: Optional[Length] = None
+) -> Optional[str]:
     """One line when the run ends before its LR warmup does (it then never
-    trains at the base learning rate and may learn nothing)."""
-    length = run_length(cfg)
+    trains at the base learning rate and may learn nothing). ``length``:
+    :func:`run_length`, if the caller has it."""
+    length = length or run_length(cfg)
     if length is None:
         return None
     warmup = warmup_end(cfg, length.per_epoch)
@@ -158,16 +160,19 @@ def cpu_threads() -> Optional[tuple[int, str]]:
 CPU_LOG_INTERVAL = 5
 
 
-def cpu_log_interval(cfg: Config) -> Optional[int]:
+def cpu_log_interval(
+    cfg: Config, length: Optional[Length] = None
+) -> Optional[int]:
     """A shorter logging interval for a CPU run, or None to keep the
-    config's: its first loss line would come after minutes."""
+    config's: its first loss line would come after minutes. ``length``:
+    :func:`run_length`, if the caller has it."""
     if torch.cuda.is_available():
         return None
     logger = (cfg.get('default_hooks') or {}).get('logger')
     if not isinstance(logger, dict):
         return None  # no LoggerHook to set
     interval = logger.get('interval', 10)
-    length = run_length(cfg)
+    length = length or run_length(cfg)
     shorter = CPU_LOG_INTERVAL
     if length is not None and length.per_epoch:
         shorter = max(1, min(shorter, length.per_epoch))
@@ -179,12 +184,13 @@ def plan_training(cfg: Config, cfg_options: Optional[dict]) -> None:
     them), log often enough on a CPU (unless ``--cfg-options`` set the
     interval), warn when the run ends inside its LR warmup."""
     plan_threads()
-    interval = cpu_log_interval(cfg)
+    length = run_length(cfg)  # reads the training annotations once
+    interval = cpu_log_interval(cfg, length)
     if interval is not None and 'default_hooks.logger.interval' not in (
         cfg_options or {}
     ):
         cfg.default_hooks.logger.interval = interval
-    warning = warmup_warning(cfg)
+    warning = warmup_warning(cfg, length)
     if warning:
         print(warning)
 

@@ -98,10 +98,9 @@ def relative(path: str) -> str:
 def test_input_size(cfg: Config) -> tuple[int, int]:
     """(height, width) of the test pipeline's ``Resize`` scale (mmdet's
     scale is (width, height)); 320x320 where there is none."""
-    loader = cfg.get('test_dataloader') or {}
-    dataset = loader.get('dataset') or {}
-    while isinstance(dataset.get('dataset'), dict):
-        dataset = dataset['dataset']
+    from mixdet.cli.config_check import inner_dataset
+
+    dataset, _ = inner_dataset(cfg, 'test_dataloader')
     for step in dataset.get('pipeline') or cfg.get('test_pipeline') or []:
         if step.get('type') in ('Resize', 'mmdet.Resize') and step.get(
             'scale'

@@ -17,15 +17,8 @@ import sys
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
+from mixdet.cli.config_check import inner_dataset
 from mixdet.cli.tool_config import add_cfg_options_argument
-
-
-def inner_dataset(cfg: Config, split: str) -> dict:
-    """The dataset config of ``split``, inside any dataset wrappers."""
-    dataset = cfg[f'{split}_dataloader']['dataset']
-    while isinstance(dataset.get('dataset'), dict):
-        dataset = dataset['dataset']
-    return dataset
 
 
 def main(argv=None) -> int:
@@ -62,7 +55,7 @@ def main(argv=None) -> int:
     from mmengine.utils import ProgressBar
 
     register_all_modules()
-    dataset = DATASETS.build(inner_dataset(cfg, split))
+    dataset = DATASETS.build(inner_dataset(cfg, f'{split}_dataloader')[0])
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.dataset_meta = dataset.metainfo
     os.makedirs(args.output_dir, exist_ok=True)
