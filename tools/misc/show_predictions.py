@@ -78,8 +78,7 @@ def dataset_meta(checkpoint_meta: dict, cfg) -> dict:
         config's test set (e.g. converted weights on a custom-class
         config), else mmdet's COCO class names.
     """
-    saved = checkpoint_meta.get('dataset_meta') or {}
-    meta = {key.lower(): value for key, value in saved.items()}
+    meta = saved_dataset_meta(checkpoint_meta)
     if meta.get('classes'):
         return meta
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
@@ -118,11 +117,17 @@ def find_images(specs: list[str]) -> list[str]:
     return paths
 
 
+def saved_dataset_meta(checkpoint_meta: dict) -> dict:
+    """The checkpoint's ``dataset_meta``, keys in lower case (mmdet 2's
+    checkpoints say ``CLASSES``)."""
+    saved = checkpoint_meta.get('dataset_meta') or {}
+    return {key.lower(): value for key, value in saved.items()}
+
+
 def checkpoint_classes(loaded: object) -> tuple:
     """The class names a Runner checkpoint was trained with, or ()."""
     meta = loaded.get('meta') if isinstance(loaded, dict) else None
-    saved = (meta or {}).get('dataset_meta') or {}
-    return tuple(saved.get('classes') or saved.get('CLASSES') or ())
+    return tuple(saved_dataset_meta(meta or {}).get('classes') or ())
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
