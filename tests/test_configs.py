@@ -57,3 +57,23 @@ def test_config_builds_trains_and_predicts(config):
     size = SIZE
     loss_backward_predict(model, num_classes, size=size)
     amp_loss_backward(model, num_classes, size=size)  # --amp, bf16 on CPU
+
+
+def _without_scope(pipeline: list) -> list:
+    return [{k: v for k, v in t.items() if k != '_scope_'} for t in pipeline]
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_top_level_test_pipeline_is_the_one_the_test_loader_uses(config):
+    """mmdeploy builds its inputs from ``cfg.test_pipeline``, mmdet's
+    ``inference_detector`` from the test loader's: they must agree (a demo
+    config once kept the 320 px pipeline of its base at the top level)."""
+    from mixdet.cli.config_check import inner_dataset
+
+    cfg = Config.fromfile(os.path.join(REPO_DIR, config))
+    if 'test_pipeline' not in cfg:
+        pytest.skip('no top-level test_pipeline')
+    loader_pipeline = inner_dataset(cfg, 'test_dataloader')[0]['pipeline']
+    assert _without_scope(cfg.test_pipeline) == _without_scope(
+        loader_pipeline
+    )

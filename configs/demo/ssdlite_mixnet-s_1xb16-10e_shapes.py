@@ -47,6 +47,17 @@ train_dataloader = dict(
         ),
     ),
 )
+# mmdeploy builds its inputs from the top-level test_pipeline
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'),
+    ),
+]
 val_dataloader = dict(
     batch_size=16,
     num_workers=1,
@@ -55,23 +66,7 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='instances_val.json',
         data_prefix=dict(img=''),
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(
-                type='Resize', scale=(input_size, input_size), keep_ratio=False
-            ),
-            dict(type='LoadAnnotations', with_bbox=True),
-            dict(
-                type='PackDetInputs',
-                meta_keys=(
-                    'img_id',
-                    'img_path',
-                    'ori_shape',
-                    'img_shape',
-                    'scale_factor',
-                ),
-            ),
-        ],
+        pipeline=test_pipeline,
     ),
 )
 test_dataloader = val_dataloader
