@@ -29,11 +29,19 @@ is imported: ``MIXDET_DISABLE_FIXES=ssd_head_loss_cls,...`` (or ``all``).
 5. ``pkg_resources_warning``: mmengine's ``is_installed`` warns about the
    deprecated ``pkg_resources`` twice per process; a process-wide
    ``warnings`` filter silences that one message.
+6. ``mmdeploy_onnx_exporter`` (only where mmdeploy is installed): mmdeploy
+   1.3 calls ``torch.onnx.export`` without ``dynamo=``, which since torch
+   2.9 means the dynamo exporter: it needs onnxscript and ignores
+   mmdeploy's rewriters. mmdeploy's export module gets the TorchScript
+   exporter it was written for, whenever it is imported.
 """
 
 import functools
+import importlib.abc
 import importlib.metadata
+import importlib.util
 import os
+import sys
 import types
 import warnings
 from typing import Callable, NamedTuple
@@ -169,6 +177,73 @@ def quiet_pkg_resources_warning() -> None:
     )
 
 
+class TorchScriptOnnx(types.ModuleType):
+    """``torch.onnx`` whose ``export`` defaults to ``dynamo=False``."""
+
+    def __getattr__(self, name: str):
+        import torch.onnx
+
+        return getattr(torch.onnx, name)
+
+    @staticmethod
+    def export(*args, **kwargs):
+        import torch.onnx
+
+        kwargs.setdefault('dynamo', False)
+        return torch.onnx.export(*args, **kwargs)
+
+
+class TorchForMmdeploy(types.ModuleType):
+    """``torch`` as mmdeploy's ONNX export module sees it: torch's, but
+    ``torch.onnx.export`` is the TorchScript exporter."""
+
+    onnx = TorchScriptOnnx('torch.onnx')
+
+    def __getattr__(self, name: str):
+        import torch
+
+        return getattr(torch, name)
+
+
+class AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then(module)`` right after module ``name`` is executed."""
+
+    def __init__(self, name: str, then: Callable) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        run = spec.loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            run(module)
+            self.then(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def after_import(name: str, then: Callable) -> None:
+    """``then(module)`` now if module ``name`` is imported, else right after
+    it is."""
+    if name in sys.modules:
+        then(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, AfterImport(name, then))
+
+
+def mmdeploy_uses_torchscript_exporter() -> None:
+    """mmdeploy's ``torch2onnx`` exports with the TorchScript exporter."""
+
+    def fix(module: types.ModuleType) -> None:
+        module.torch = TorchForMmdeploy('torch')
+
+    after_import('mmdeploy.apis.onnx.export', fix)
+
+
 class Fix(NamedTuple):
     """One upstream fix: its name, the package and versions it fixes."""
 
@@ -188,7 +263,11 @@ FIXES: tuple[Fix, ...] = (
     Fix('ssd_head_loss_cls', 'mmdet', '>=3.0,<3.4', fix_ssd_head_loss_cls),
     Fix('unreadable_images', 'mmcv', '>=2.0.0rc4,<2.2',
         name_unreadable_images),
+    Fix('mmdeploy_onnx_exporter', 'mmdeploy', '>=1.0,<1.4',
+        mmdeploy_uses_torchscript_exporter),
 )  # fmt: skip
+# Fixes for packages mixdet does not need: skipped where not installed.
+OPTIONAL = {'mmdeploy'}
 
 
 def disabled() -> set[str]:
@@ -207,6 +286,17 @@ def disabled() -> set[str]:
     return names
 
 
+def installed(package: str) -> bool:
+    """Whether ``package`` is installed (every non-optional one must be)."""
+    if package not in OPTIONAL:
+        return True
+    try:
+        importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def applies_to(fix: Fix) -> bool:
     """Whether the installed ``fix.package`` is a version ``fix`` fixes."""
     installed = Version(importlib.metadata.version(fix.package))
@@ -220,7 +310,7 @@ def apply() -> None:
         return
     off = disabled()
     for fix in FIXES:
-        if fix.name in off:
+        if fix.name in off or not installed(fix.package):
             continue
         if not applies_to(fix):
             version = importlib.metadata.version(fix.package)
