@@ -149,21 +149,28 @@ def write_onnx(
     size: int,
     output_names: list[str],
     opset: int = 17,
+    dynamic_batch: bool = False,
 ) -> str:
-    """Trace ``module`` on a 1x3xSIZExSIZE ``image`` into ``out_file`` (all
-    or nothing) and check the file with onnx."""
+    """Trace ``module`` on ``image`` (1x3xSIZExSIZE; the batch dimension of
+    the input and of every output dynamic with ``dynamic_batch``) into
+    ``out_file`` (all or nothing) and check the file with onnx."""
     import onnx
 
+    batch = 2 if dynamic_batch else 1  # 2: no step may assume batch 1
+    axes = None
+    if dynamic_batch:
+        axes = {name: {0: 'batch'} for name in ['image', *output_names]}
     with atomic_path(out_file) as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             # Shapes read while tracing are constants: what we want.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
             torch.onnx.export(
                 module.eval(),
-                (torch.zeros(1, 3, size, size),),
+                (torch.zeros(batch, 3, size, size),),
                 tmp,
                 input_names=['image'],
                 output_names=output_names,
+                dynamic_axes=axes,
                 opset_version=opset,
                 dynamo=False,
                 do_constant_folding=True,

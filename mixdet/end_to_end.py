@@ -1,52 +1,55 @@
-"""A detector as one graph from image to final detections, for ONNX.
+"""A detector as one graph from images to final detections, for ONNX.
 
-The graph takes a BGR image of the export size (pixel values 0-255, as
-OpenCV loads it, resized to the size) and returns ``boxes`` (N, 4: x1, y1,
-x2, y2 in that image), ``scores`` (N) and ``labels`` (N), after the steps of
-mmdet's ``predict`` for anchor-based dense heads (SSD, SSDLite, RetinaNet):
-normalisation, backbone, neck, head, per level the ``nms_pre`` best
-scores above ``score_thr``, box decoding, boxes of zero size dropped,
-class-wise NMS (ONNX ``NonMaxSuppression``) and ``max_per_img``, all with
-the model's ``test_cfg``.
+The graph takes BGR images of the export size (B, 3, H, W: pixel values
+0-255, as OpenCV loads them, resized to the size) and returns, as
+mmdeploy's detectors do, ``dets`` (B, K, 5: x1, y1, x2, y2 in that image,
+score) and ``labels`` (B, K), best first; K is the model's
+``max_per_img`` and rows past an image's detections are zeros with label
+-1. The steps are those of mmdet's ``predict`` for anchor-based dense heads
+(SSD, SSDLite, RetinaNet): normalisation, backbone, neck, head, per level
+the ``nms_pre`` best (prior, class) scores above ``score_thr``, box
+decoding, boxes of zero size dropped, class-wise NMS (ONNX
+``NonMaxSuppression``) and ``max_per_img``, all with the model's
+``test_cfg``. The batch size is fixed at export or dynamic.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
 
 class ClasswiseNMS(torch.autograd.Function):
-    """Indices of the boxes kept by class-wise NMS, best score first: mmcv's
-    ``nms`` in PyTorch, ONNX's ``NonMaxSuppression`` when exported."""
+    """NMS of each image's boxes (classes already moved apart): rows of
+    (image, 0, box) like ONNX's ``NonMaxSuppression``, which it becomes
+    when exported; mmcv's ``nms`` in PyTorch."""
 
     @staticmethod
     def forward(ctx, boxes, scores, iou_threshold, score_threshold):
         from mmcv.ops import nms
 
-        keep = scores > score_threshold
-        index = torch.nonzero(keep).flatten()
-        if index.numel() == 0:
-            return index
-        _, kept = nms(boxes[index], scores[index], iou_threshold)
-        return index[kept]
+        rows = []
+        for b in range(boxes.shape[0]):
+            index = torch.nonzero(scores[b] > score_threshold).flatten()
+            if index.numel():
+                _, kept = nms(boxes[b, index], scores[b, index], iou_threshold)
+                index = index[kept]
+            image = torch.full_like(index, b)
+            rows.append(torch.stack([image, 0 * index, index], 1))
+        return torch.cat(rows)
 
     @staticmethod
     def symbolic(g, boxes, scores, iou_threshold, score_threshold):
         def const(value, dtype):
             return g.op('Constant', value_t=torch.tensor([value], dtype=dtype))
 
-        axis0 = const(0, torch.long)
-        selected = g.op(
+        return g.op(
             'NonMaxSuppression',
-            g.op('Unsqueeze', boxes, axis0),
-            g.op('Unsqueeze', g.op('Unsqueeze', scores, axis0), axis0),
+            boxes,
+            g.op('Unsqueeze', scores, const(1, torch.long)),
             const(2**31 - 1, torch.long),
             const(iou_threshold, torch.float),
             const(score_threshold, torch.float),
         )
-        column = g.op(
-            'Gather', selected, const(2, torch.long), axis_i=1
-        )  # (K, 1): the box index
-        return g.op('Squeeze', column, const(1, torch.long))
 
 
 def check_exportable(detector: nn.Module) -> None:
@@ -139,62 +142,93 @@ class EndToEnd(nn.Module):
 
     def forward(
         self, image: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         x = image[:, [2, 1, 0]] if self.bgr_to_rgb else image
         x = (x - self.mean) / self.std
         cls_scores, bbox_preds = self.detector(x, mode='tensor')
         head = self.detector.bbox_head
         classes = head.cls_out_channels
+        batch = image.shape[0]
         boxes, scores, labels = [], [], []
         for i in range(self.num_levels):
-            logits = cls_scores[i][0].permute(1, 2, 0).reshape(-1, classes)
+            logits = cls_scores[i].permute(0, 2, 3, 1)
+            logits = logits.reshape(batch, -1, classes)
             if head.use_sigmoid_cls:
                 score = logits.sigmoid()
             else:  # softmax; the background is the last class
-                score = logits.softmax(-1)[:, :-1]
-            deltas = bbox_preds[i][0].permute(1, 2, 0).reshape(-1, 4)
+                score = logits.softmax(-1)[..., :-1]
+            deltas = bbox_preds[i].permute(0, 2, 3, 1).reshape(batch, -1, 4)
             # the nms_pre best (prior, class) pairs above score_thr; those
             # at or below it get score 0, which NMS drops
-            flat = score.reshape(-1)
+            n = score.shape[-1]
+            flat = score.reshape(batch, -1)
             flat = torch.where(flat > self.score_thr, flat, 0.0)
-            k = flat.shape[0] if self.nms_pre <= 0 else self.nms_pre
-            top, index = flat.topk(min(k, flat.shape[0]))
-            n = score.shape[1]
+            k = flat.shape[1] if self.nms_pre <= 0 else self.nms_pre
+            top, index = flat.topk(min(k, flat.shape[1]), dim=1)
             prior = index // n
             priors = getattr(self, f'priors_{i}')[prior]
-            boxes.append(
-                decode(head.bbox_coder, priors, deltas[prior], self.size)
+            deltas = deltas.gather(1, prior.unsqueeze(-1).expand(-1, -1, 4))
+            decoded = decode(
+                head.bbox_coder,
+                priors.reshape(-1, 4),
+                deltas.reshape(-1, 4),
+                self.size,
             )
+            boxes.append(decoded.reshape(batch, -1, 4))
             scores.append(top)
             labels.append(index % n)
-        boxes, scores = torch.cat(boxes), torch.cat(scores)
-        labels = torch.cat(labels)
+        boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
+        labels = torch.cat(labels, 1)
         if self.min_size >= 0:
-            w = boxes[:, 2] - boxes[:, 0]
-            h = boxes[:, 3] - boxes[:, 1]
+            w = boxes[..., 2] - boxes[..., 0]
+            h = boxes[..., 3] - boxes[..., 1]
             ok = (w > self.min_size) & (h > self.min_size)
             scores = torch.where(ok, scores, 0.0)
         # class-wise NMS: each class's boxes moved apart (mmcv batched_nms)
-        offsets = labels.to(boxes) * (boxes.max() + 1)
-        keep = ClasswiseNMS.apply(
-            boxes + offsets[:, None], scores, self.iou_thr, self.score_thr
+        largest = boxes.reshape(batch, -1).max(1).values.reshape(batch, 1)
+        offsets = labels.to(boxes) * (largest + 1)
+        rows = ClasswiseNMS.apply(
+            boxes + offsets.unsqueeze(-1), scores, self.iou_thr, self.score_thr
         )
-        keep = keep[: self.max_per_img]
-        return boxes[keep], scores[keep], labels[keep]
+        image_index, box_index = rows[:, 0], rows[:, 2]
+        kept = torch.zeros_like(scores).index_put(
+            (image_index, box_index), scores[image_index, box_index]
+        )
+        # the max_per_img best kept, best first; the rest score 0
+        top, index = kept.topk(min(self.max_per_img, kept.shape[1]), dim=1)
+        found = top > 0
+        boxes = boxes.gather(1, index.unsqueeze(-1).expand(-1, -1, 4))
+        boxes = torch.where(found.unsqueeze(-1), boxes, 0.0)
+        labels = torch.where(found, labels.gather(1, index), -1)
+        return torch.cat([boxes, top.unsqueeze(-1)], -1), labels
 
 
 def export_end_to_end(
-    detector: nn.Module, out_file: str, size: int, opset: int = 17
+    detector: nn.Module,
+    out_file: str,
+    size: int,
+    opset: int = 17,
+    dynamic_batch: bool = False,
 ) -> str:
-    """Write ``out_file`` (all or nothing): ``detector`` from a BGR image
-    of ``size`` x ``size`` to ``boxes``, ``scores``, ``labels``; checked
-    with onnx."""
+    """Write ``out_file`` (all or nothing): ``detector`` from BGR images of
+    ``size`` x ``size`` to ``dets`` and ``labels`` (a fixed batch of 1, or
+    any with ``dynamic_batch``); checked with onnx."""
     from .deployment import merge_groups, write_onnx
 
     check_exportable(detector)
     model = EndToEnd(merge_groups(detector.eval()), (size, size))
-    names = ['boxes', 'scores', 'labels']
-    return write_onnx(model, out_file, size, names, opset)
+    return write_onnx(
+        model, out_file, size, ['dets', 'labels'], opset, dynamic_batch
+    )
+
+
+def detections(
+    dets: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's rows of the graph's outputs without the padding:
+    boxes, scores, labels."""
+    found = labels >= 0
+    return dets[found, :4], dets[found, 4], labels[found]
 
 
 def mmdet_predictions(
@@ -227,15 +261,16 @@ def compare_with_mmdet(
     detector: nn.Module, onnx_file: str, image: torch.Tensor
 ) -> dict:
     """Run ``onnx_file`` in onnxruntime and mmdet's ``predict`` on the same
-    BGR image: the detection counts, the largest box difference and whether
-    labels agree, in order."""
+    BGR image (1, 3, H, W): the detection counts, the largest box
+    difference and whether labels agree, in order."""
     import onnxruntime as ort
 
     boxes, scores, labels = mmdet_predictions(detector.eval(), image)
     session = ort.InferenceSession(
         onnx_file, providers=['CPUExecutionProvider']
     )
-    got = session.run(None, {'image': image.numpy()})
+    dets, found = session.run(None, {'image': image.numpy()})
+    got = detections(dets[0], found[0])
     n = min(len(boxes), len(got[0]))
     return dict(
         onnx=len(got[0]),

@@ -150,7 +150,7 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
 
-    from mixdet.end_to_end import export_end_to_end
+    from mixdet.end_to_end import detections, export_end_to_end
 
     from .test_readme import snippet
 
@@ -173,9 +173,10 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
         pred = inference_detector(model, path).pred_instances
         keep = pred.scores >= 0.05  # what mmdet keeps (score_thr 0.02)
         image = cv2.imread(path).astype(np.float32)  # 192x192 already
-        boxes, scores, labels = session.run(
+        dets, found = session.run(
             None, {'image': image.transpose(2, 0, 1)[None]}
         )
+        boxes, scores, labels = detections(dets[0], found[0])
         ours = scores >= 0.05
         assert ours.sum() == keep.sum() > 0, name
         assert np.abs(boxes[ours] - pred.bboxes[keep].numpy()).max() < 1e-3

@@ -1,11 +1,13 @@
 """Export a detector to ONNX: to final detections, or to raw head outputs.
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] OUT.onnx
-        [--end2end] [--size N] [--cfg-options k=v ...] [--force]
+        [--end2end [--dynamic-batch]] [--size N] [--cfg-options k=v ...]
+        [--force]
 
-``--end2end``: from a BGR image of the export size to ``boxes``, ``scores``
-and ``labels`` after box decoding and NMS with the config's ``test_cfg``
-(mixdet/end_to_end.py); the tool compares onnxruntime's detections with
+``--end2end``: from BGR images of the export size to mmdeploy's ``dets``
+(B, max_per_img, 5) and ``labels`` after box decoding and NMS with the
+config's ``test_cfg`` (mixdet/end_to_end.py), for a batch of 1 or, with
+``--dynamic-batch``, any; the tool compares onnxruntime's detections with
 mmdet's ``predict`` on a test image. Without it: backbone + neck + head to
 every level's raw class scores and box deltas, compared with PyTorch.
 Checks the file with onnx. A checkpoint that does not fit the config's
@@ -49,6 +51,11 @@ def main(argv=None) -> int:
         action='store_true',
         help='to final detections (boxes, scores, labels) after NMS',
     )
+    parser.add_argument(
+        '--dynamic-batch',
+        action='store_true',
+        help='with --end2end: any batch size (default: 1)',
+    )
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--force',
@@ -58,6 +65,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.files) > 2 or not args.files[-1].endswith('.onnx'):
         print('error: expected [CHECKPOINT] OUT.onnx', file=sys.stderr)
+        return 2
+    if args.dynamic_batch and not args.end2end:
+        print('error: --dynamic-batch needs --end2end', file=sys.stderr)
         return 2
     checkpoint = args.files[0] if len(args.files) == 2 else None
     try:
@@ -81,12 +91,15 @@ def main(argv=None) -> int:
     size = args.size or cfg.get('input_size', 320)
     weights = checkpoint or 'random init: no checkpoint given'
     if args.end2end:
-        out = export_end_to_end(model, args.files[-1], size, args.opset)
+        out = export_end_to_end(
+            model, args.files[-1], size, args.opset, args.dynamic_batch
+        )
+        batch = 'B' if args.dynamic_batch else '1'
+        shape = f'{batch}x3x{size}x{size} BGR images -> dets, labels'
         if not checkpoint:
             print(
-                f'wrote {out} ({size}x{size} BGR image -> boxes, scores, '
-                f'labels; weights: {weights}: its scores tie, so its '
-                'detections are not compared with mmdet)'
+                f'wrote {out} ({shape}; weights: {weights}: its scores tie, '
+                'so its detections are not compared with mmdet)'
             )
             return 0
         image = torch.rand(
@@ -94,8 +107,8 @@ def main(argv=None) -> int:
         )
         found = compare_with_mmdet(model, out, image * 255)
         print(
-            f'wrote {out} ({size}x{size} BGR image -> boxes, scores, labels; '
-            f'weights: {weights}); on a test image onnxruntime found '
+            f'wrote {out} ({shape}; weights: {weights}); on a test image '
+            'onnxruntime found '
             f"{found['onnx']} detections, mmdet {found['mmdet']}, boxes "
             f"within {found['box_diff']:.1e}, labels "
             f"{'equal' if found['same_labels'] else 'DIFFERENT'}"
