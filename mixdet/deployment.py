@@ -18,7 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .engine.atomic import atomic_path
 from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
-from .ops import block_diagonal_weight, pad_kernels
+from .ops import ExportRule, block_diagonal_weight, export_rule, pad_kernels
 
 GROUPED = (MixConv2d, GroupedPointwiseConv2d)
 
@@ -71,25 +71,37 @@ def _fold(conv: nn.Module, bn: _BatchNorm) -> None:
 
 
 @torch.no_grad()
-def merge_groups(model: nn.Module) -> nn.Module:
+def merge_groups(
+    model: nn.Module,
+    mixconv_max_kernel: int = 99,
+    pointwise: str = 'grouped',
+) -> nn.Module:
     """A copy of ``model`` with every :class:`MixConv2d` that can run as
-    one conv (``fusable``) replaced by that conv (the groups' kernels
-    zero-padded to the largest) and every :class:`GroupedPointwiseConv2d`
-    by one 1x1 conv (grouped, or block-diagonal): one Conv node each in
-    ONNX. Outputs are unchanged."""
+    one conv (``fusable``) and whose largest kernel is at most
+    ``mixconv_max_kernel`` replaced by that conv (the groups' kernels
+    zero-padded to the largest; the others stay split), and every
+    :class:`GroupedPointwiseConv2d` by one 1x1 conv (``pointwise``:
+    ``'grouped'``, or ``'dense'`` with a block-diagonal weight): one Conv
+    node each in ONNX. Outputs are unchanged."""
     model = copy.deepcopy(model)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            merged = _merged(child)
+            merged = _merged(child, mixconv_max_kernel, pointwise == 'dense')
             if merged is not None:
                 setattr(parent, name, merged)
     return model
 
 
-def _merged(module: nn.Module) -> Optional[nn.Conv2d]:
+def _merged(
+    module: nn.Module, max_kernel: int, dense: bool
+) -> Optional[nn.Conv2d]:
     biases = getattr(module, 'biases', [None])
     bias = None if biases[0] is None else torch.cat(biases)
-    if isinstance(module, MixConv2d) and module.fusable:
+    if (
+        isinstance(module, MixConv2d)
+        and module.fusable
+        and max(module.kernel_sizes) <= max_kernel
+    ):
         weight = pad_kernels(module.weights)
         conv = make_conv2d(
             module.in_channels,
@@ -101,7 +113,7 @@ def _merged(module: nn.Module) -> Optional[nn.Conv2d]:
             padding=module.padding,
         )
     elif isinstance(module, GroupedPointwiseConv2d):
-        weight, groups = block_diagonal_weight(module.weights)
+        weight, groups = block_diagonal_weight(module.weights, dense)
         conv = nn.Conv2d(
             module.in_channels,
             module.out_channels,
@@ -115,6 +127,21 @@ def _merged(module: nn.Module) -> Optional[nn.Conv2d]:
     if bias is not None:
         conv.bias.copy_(bias)
     return conv.to(weight.device)
+
+
+def for_runtime(
+    detector: nn.Module, rule: Optional[ExportRule] = None
+) -> nn.Module:
+    """A copy of ``detector`` to export as ``rule`` says (default: the
+    rule for onnxruntime on this CPU, :func:`mixdet.ops.export_rule`):
+    BatchNorm folded into the convs (also into a split MixConv's group
+    convs, which a runtime cannot do behind the Concat), MixConvs fused up
+    to ``rule.mixconv_max_kernel`` and grouped 1x1 convs as
+    ``rule.pointwise``."""
+    rule = rule or export_rule('onnxruntime')
+    return merge_groups(
+        fold_bn(detector.eval()), rule.mixconv_max_kernel, rule.pointwise
+    )
 
 
 class RawOutputs(nn.Module):
@@ -150,10 +177,12 @@ def write_onnx(
     output_names: list[str],
     opset: int = 17,
     dynamic_batch: bool = False,
+    channels: int = 3,
 ) -> str:
-    """Trace ``module`` on ``image`` (1x3xSIZExSIZE; the batch dimension of
-    the input and of every output dynamic with ``dynamic_batch``) into
-    ``out_file`` (all or nothing) and check the file with onnx."""
+    """Trace ``module`` on ``image`` (1 x channels x size x size; the batch
+    dimension of the input and of every output dynamic with
+    ``dynamic_batch``) into ``out_file`` (all or nothing) and check the
+    file with onnx."""
     import onnx
 
     batch = 2 if dynamic_batch else 1  # 2: no step may assume batch 1
@@ -166,7 +195,7 @@ def write_onnx(
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
             torch.onnx.export(
                 module.eval(),
-                (torch.zeros(batch, 3, size, size),),
+                (torch.zeros(batch, channels, size, size),),
                 tmp,
                 input_names=['image'],
                 output_names=output_names,
@@ -180,14 +209,21 @@ def write_onnx(
 
 
 def export_onnx(
-    detector: nn.Module, out_file: str, size: int = 320, opset: int = 17
+    detector: nn.Module,
+    out_file: str,
+    size: int = 320,
+    opset: int = 17,
+    rule: Optional[ExportRule] = None,
 ) -> str:
-    """Write ``out_file``: the raw head outputs (one Conv node per MixConv
-    and grouped 1x1)."""
+    """Write ``out_file``: the raw head outputs, exported as ``rule`` says
+    (:func:`for_runtime`)."""
     detector.eval()
-    wrapper = RawOutputs(merge_groups(detector))
     return write_onnx(
-        wrapper, out_file, size, output_names(detector, size), opset
+        RawOutputs(for_runtime(detector, rule)),
+        out_file,
+        size,
+        output_names(detector, size),
+        opset,
     )
 
 

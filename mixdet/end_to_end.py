@@ -13,9 +13,13 @@ decoding, boxes of zero size dropped, class-wise NMS (ONNX
 ``test_cfg``. The batch size is fixed at export or dynamic.
 """
 
+from typing import Optional
+
 import numpy as np
 import torch
 from torch import nn
+
+from .ops import ExportRule
 
 
 class ClasswiseNMS(torch.autograd.Function):
@@ -209,14 +213,16 @@ def export_end_to_end(
     size: int,
     opset: int = 17,
     dynamic_batch: bool = False,
+    rule: Optional[ExportRule] = None,
 ) -> str:
     """Write ``out_file`` (all or nothing): ``detector`` from BGR images of
     ``size`` x ``size`` to ``dets`` and ``labels`` (a fixed batch of 1, or
-    any with ``dynamic_batch``); checked with onnx."""
-    from .deployment import merge_groups, write_onnx
+    any with ``dynamic_batch``), exported as ``rule`` says
+    (``mixdet.deployment.for_runtime``); checked with onnx."""
+    from .deployment import for_runtime, write_onnx
 
     check_exportable(detector)
-    model = EndToEnd(merge_groups(detector.eval()), (size, size))
+    model = EndToEnd(for_runtime(detector, rule), (size, size))
     return write_onnx(
         model, out_file, size, ['dets', 'labels'], opset, dynamic_batch
     )

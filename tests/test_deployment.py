@@ -84,22 +84,44 @@ def test_fold_bn_removes_every_batchnorm_and_keeps_outputs():
                 torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
 
 
-def test_export_has_one_conv_node_per_conv(tmp_path):
+def test_export_follows_the_rule_for_the_runtime_and_cpu(
+    tmp_path, monkeypatch
+):
+    """Where a rule says fused, one Conv node per conv module; where
+    nothing was measured, each MixConv is split (one Conv per group)."""
     import onnx
 
+    from mixdet.ops import ExportRule, export_policy, export_rule
+
+    fused = ExportRule('onnxruntime', 'test-cpu', 99, 'dense', 'test')
+    monkeypatch.setattr(export_policy, 'EXPORT_RULES', (fused,))
     model = randomised(CONFIGS[0])
-    out = export_onnx(model, str(tmp_path / 'model.onnx'), size=192)
-    graph = onnx.load(out).graph
     mixed = (MixConv2d, GroupedPointwiseConv2d)
     inside = {
         id(c) for m in model.modules() if isinstance(m, mixed) for c in m.convs
     }
-    expected = sum(isinstance(m, mixed) for m in model.modules()) + sum(
+    plain_convs = sum(
         isinstance(m, torch.nn.Conv2d) and id(m) not in inside
         for m in model.modules()
     )
-    assert sum(node.op_type == 'Conv' for node in graph.node) == expected
-    assert not any(node.op_type == 'Split' for node in graph.node)
+    mixconvs = [m for m in model.modules() if isinstance(m, MixConv2d)]
+    grouped = sum(
+        isinstance(m, GroupedPointwiseConv2d) for m in model.modules()
+    )
+
+    def nodes(target):
+        rule = export_rule('onnxruntime', target)
+        path = str(tmp_path / f'{target}.onnx')
+        out = export_onnx(model, path, 192, rule=rule)
+        return [node.op_type for node in onnx.load(out).graph.node]
+
+    ops_fused = nodes('test-cpu')
+    assert ops_fused.count('Conv') == len(mixconvs) + grouped + plain_convs
+    assert 'Split' not in ops_fused
+    ops_plain = nodes('unmeasured-cpu')
+    group_convs = sum(len(m.convs) for m in mixconvs)
+    assert ops_plain.count('Conv') == group_convs + grouped + plain_convs
+    assert ops_plain.count('Split') == len(mixconvs)
 
 
 def export_cli(*args):

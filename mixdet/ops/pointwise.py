@@ -54,11 +54,12 @@ def conv1x1(
 
 
 def block_diagonal_weight(
-    weights: Sequence[torch.Tensor],
+    weights: Sequence[torch.Tensor], dense: bool = False
 ) -> tuple[torch.Tensor, int]:
     """One 1x1 weight equal to the groups' weights, and its ``groups``: a
-    grouped conv's weight for equal groups, else block-diagonal."""
-    if len({tuple(w.shape) for w in weights}) == 1:
+    grouped conv's weight for equal groups (unless ``dense``), else
+    block-diagonal (``groups`` 1)."""
+    if not dense and len({tuple(w.shape) for w in weights}) == 1:
         return torch.cat(list(weights)), len(weights)
     total, start, rows = sum(w.shape[1] for w in weights), 0, []
     for w in weights:

@@ -1,8 +1,9 @@
 """Export a detector to ONNX: to final detections, or to raw head outputs.
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] OUT.onnx
-        [--end2end [--dynamic-batch]] [--size N] [--cfg-options k=v ...]
-        [--force]
+        [--end2end [--dynamic-batch]] [--runtime onnxruntime|openvino]
+        [--target CPU_KIND] [--mixconv-max-kernel K] [--pointwise
+        grouped|dense] [--size N] [--cfg-options k=v ...] [--force]
 
 ``--end2end``: from BGR images of the export size to mmdeploy's ``dets``
 (B, max_per_img, 5) and ``labels`` after box decoding and NMS with the
@@ -10,6 +11,11 @@ config's ``test_cfg`` (mixdet/end_to_end.py), for a batch of 1 or, with
 ``--dynamic-batch``, any; the tool compares onnxruntime's detections with
 mmdet's ``predict`` on a test image. Without it: backbone + neck + head to
 every level's raw class scores and box deltas, compared with PyTorch.
+The graph is the one measured fastest for ``--runtime`` on ``--target``
+(default: this CPU's kind, e.g. cpu-avx512) in ``mixdet.ops.EXPORT_RULES``
+(MixConvs fused up to a kernel size, else split; grouped 1x1 convs grouped
+or dense); where nothing was measured, the plain graph. The two last
+flags override the rule (measure with tools/analysis/benchmark_export.py).
 Checks the file with onnx. A checkpoint that does not fit the config's
 model (another num_classes, another backbone) is refused with every key
 that does not fit; so is a head that cannot be exported end to end.
@@ -33,6 +39,18 @@ from mixdet.end_to_end import (
     export_end_to_end,
 )
 from mixdet.engine.atomic import check_output_path
+from mixdet.ops import export_rule
+from mixdet.ops.export_policy import POINTWISE, RUNTIMES
+
+
+def describe(rule) -> str:
+    """One line: how MixConvs and grouped 1x1 convs were exported."""
+    k = rule.mixconv_max_kernel
+    mixconvs = f'fused up to kernel {k}, split above' if k else 'split'
+    return (
+        f'for {rule.runtime} on {rule.device}: MixConvs {mixconvs}; grouped '
+        f'1x1 convs {rule.pointwise} ({rule.measured})'
+    )
 
 
 def main(argv=None) -> int:
@@ -56,6 +74,24 @@ def main(argv=None) -> int:
         action='store_true',
         help='with --end2end: any batch size (default: 1)',
     )
+    parser.add_argument(
+        '--runtime',
+        choices=RUNTIMES,
+        default='onnxruntime',
+        help='the runtime the graph is for (default: onnxruntime)',
+    )
+    parser.add_argument(
+        '--target',
+        default=None,
+        help="the CPU it will run on (default: this one's kind)",
+    )
+    parser.add_argument(
+        '--mixconv-max-kernel',
+        type=int,
+        default=None,
+        help='MixConvs fused up to this largest kernel, split above it',
+    )
+    parser.add_argument('--pointwise', choices=POINTWISE, default=None)
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--force',
@@ -70,6 +106,13 @@ def main(argv=None) -> int:
         print('error: --dynamic-batch needs --end2end', file=sys.stderr)
         return 2
     checkpoint = args.files[0] if len(args.files) == 2 else None
+    rule = export_rule(args.runtime, args.target)
+    if args.mixconv_max_kernel is not None:
+        rule = rule._replace(
+            mixconv_max_kernel=args.mixconv_max_kernel, measured='by hand'
+        )
+    if args.pointwise is not None:
+        rule = rule._replace(pointwise=args.pointwise, measured='by hand')
     try:
         if not os.path.isfile(args.config):
             raise ValueError(f'config {args.config!r} does not exist')
@@ -92,7 +135,7 @@ def main(argv=None) -> int:
     weights = checkpoint or 'random init: no checkpoint given'
     if args.end2end:
         out = export_end_to_end(
-            model, args.files[-1], size, args.opset, args.dynamic_batch
+            model, args.files[-1], size, args.opset, args.dynamic_batch, rule
         )
         batch = 'B' if args.dynamic_batch else '1'
         shape = f'{batch}x3x{size}x{size} BGR images -> dets, labels'
@@ -101,6 +144,7 @@ def main(argv=None) -> int:
                 f'wrote {out} ({shape}; weights: {weights}: its scores tie, '
                 'so its detections are not compared with mmdet)'
             )
+            print(describe(rule))
             return 0
         image = torch.rand(
             1, 3, size, size, generator=torch.Generator().manual_seed(0)
@@ -113,13 +157,15 @@ def main(argv=None) -> int:
             f"within {found['box_diff']:.1e}, labels "
             f"{'equal' if found['same_labels'] else 'DIFFERENT'}"
         )
+        print(describe(rule))
         return 0
-    out = export_onnx(model, args.files[-1], size, args.opset)
+    out = export_onnx(model, args.files[-1], size, args.opset, rule)
     diff, scale = onnx_max_diff(model, out, size)
     print(
         f'wrote {out} ({size}x{size}, weights: {weights}); onnxruntime vs '
         f'PyTorch max abs diff {diff:.2e} (largest output {scale:.2e})'
     )
+    print(describe(rule))
     return 0
 
 
