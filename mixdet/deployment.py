@@ -227,6 +227,43 @@ def export_onnx(
     )
 
 
+def runtime_session(runtime: str, onnx_file: str, spin: bool = True):
+    """A function running ``onnx_file`` on this CPU in ``runtime``
+    (``'onnxruntime'`` or ``'openvino'``, float32) on one input array and
+    returning the outputs. ``spin=False``: onnxruntime's idle threads do
+    not spin (for timing several graphs in turn)."""
+    if runtime == 'onnxruntime':
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if not spin:
+            options.add_session_config_entry(
+                'session.intra_op.allow_spinning', '0'
+            )
+        session = ort.InferenceSession(
+            onnx_file, options, providers=['CPUExecutionProvider']
+        )
+        name = session.get_inputs()[0].name
+        return lambda x: session.run(None, {name: x})
+    if runtime == 'openvino':
+        import openvino as ov
+
+        # f32: the CPU plugin's default is bf16 where the CPU has it
+        compiled = ov.Core().compile_model(
+            onnx_file, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'}
+        )
+        request = compiled.create_infer_request()
+
+        def run(x):
+            result = request.infer([x])
+            return [result[output] for output in compiled.outputs]
+
+        return run
+    raise ValueError(
+        f"runtime={runtime!r}: expected 'onnxruntime' or 'openvino'"
+    )
+
+
 def onnx_max_diff(
     detector: nn.Module, onnx_file: str, size: int = 320, seed: int = 0
 ) -> tuple[float, float]:

@@ -19,6 +19,8 @@ LAYERS = {
     'mixdet.complexity': 4,
     'mixdet.deployment': 4,
     'mixdet.end_to_end': 4,
+    'mixdet.evaluate_onnx': 4,
+    'mixdet.quantization': 4,
     'mixdet.swap': 4,
     'mixdet.testing': 4,
     'mixdet.cli': 5,

@@ -11,7 +11,10 @@ mmdet's own SSDLite-MobileNetV2, all at 320x320:
 2. training throughput: images/s of loss + backward + SGD step, batch
    ``--train-batch`` (with ``--amp``: autocast, and a gradient scaler for
    fp16);
-3. on CPU: ONNX Runtime latency of the same exported graph;
+3. on CPU: the latency of the exported graph (raw outputs, batch 1) in
+   ONNX Runtime, both the graph ``mixdet.ops.EXPORT_RULES`` picks for this
+   CPU and the plain one (every MixConv split), and in OpenVINO (f32) if
+   installed;
 4. peak memory of one training step: on CPU the resident memory of a
    fresh process per model, on CUDA ``max_memory_allocated``;
 5. with ``--breakdown N``: where the eager latency goes, the self time per
@@ -174,7 +177,7 @@ def main(argv=None) -> int:
     if cuda:
         torch.backends.cudnn.benchmark = True
 
-    from mixdet.deployment import RawOutputs, export_onnx, fold_bn
+    from mixdet.deployment import RawOutputs, fold_bn
 
     torch.manual_seed(0)
     where = (
@@ -195,20 +198,7 @@ def main(argv=None) -> int:
     for name, model in models.items():
         model.eval()
         if use_onnx:
-            import onnxruntime as ort
-
-            path = export_onnx(model, os.path.join(tmp, f'{len(onnx)}.onnx'))
-            options = ort.SessionOptions()
-            # Idle ORT threads spin by default and would slow the next
-            # model's call in an interleaved round (measured: 2x).
-            options.add_session_config_entry(
-                'session.intra_op.allow_spinning', '0'
-            )
-            session = ort.InferenceSession(
-                path, options, providers=['CPUExecutionProvider']
-            )
-            feed = {'image': x.numpy()}
-            onnx[name] = lambda s=session, f=feed: s.run(None, f)
+            onnx.update(deployed(model, name, tmp))
         model.to(device, memory_format=fmt)
         eager[name] = RawOutputs(model).eval()
         # BN folded into the convs (mmcv's fuse_conv_bn, and group by
@@ -243,7 +233,7 @@ def main(argv=None) -> int:
     if use_onnx:
         for run in onnx.values():
             run()
-        times['onnx'] = interleaved(onnx, args.rounds)
+        onnx_times = interleaved(onnx, args.rounds)
     for model in models.values():
         model.train()
     for step in steps.values():
@@ -256,11 +246,10 @@ def main(argv=None) -> int:
     }
     print(
         '| model | eager ms | vs mmdet | BN folded ms | vs mmdet | '
-        'ONNX Runtime ms | eager/ORT | '
         f'train img/s (batch {args.train_batch}) | vs mmdet | '
         'peak MB (train step) |'
     )
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|')
     for name in models:
         if args.no_memory:
             peak = '-'
@@ -269,15 +258,11 @@ def main(argv=None) -> int:
         else:
             peak = f'{peak_memory_mb(MODELS[name], args.train_batch):.0f}'
         eager_ms = 1e3 * med['eager'][name]
-        onnx_cells = '- | -'
-        if use_onnx:
-            onnx_ms = 1e3 * med['onnx'][name]
-            onnx_cells = f'{onnx_ms:.1f} | {eager_ms / onnx_ms:.2f}x'
         print(
             f'| {name} | {eager_ms:.1f} | '
             f'{ratio(times["eager"], name):.2f}x | '
             f'{1e3 * med["folded"][name]:.1f} | '
-            f'{ratio(times["folded"], name):.2f}x | {onnx_cells} | '
+            f'{ratio(times["folded"], name):.2f}x | '
             f'{args.train_batch / med["train"][name]:.1f} | '
             f'{1 / ratio(times["train"], name):.2f}x | {peak} |'
         )
@@ -290,11 +275,76 @@ def main(argv=None) -> int:
         'BatchNorm folded into the convs of every model '
         '(mixdet.deployment.fold_bn).'
     )
+    if use_onnx:
+        print_deployed(onnx_times, list(models), args.rounds)
     if args.breakdown:
         for model in models.values():
             model.eval()
         print_breakdown(calls(eager), args.breakdown)
     return 0
+
+
+# the exported graphs timed per model: (column, runtime, rule or None)
+GRAPHS = (
+    ('ORT, rule', 'onnxruntime', 'rule'),
+    ('ORT, plain (split)', 'onnxruntime', 'plain'),
+    ('OpenVINO, rule', 'openvino', 'rule'),
+)
+
+
+def deployed(model, name: str, tmp: str) -> dict:
+    """(model name, column) -> a function running that exported graph of
+    ``model`` once on a random 1x3x320x320 image; OpenVINO only if
+    installed, the plain graph only where it differs (MixConvs)."""
+    import importlib.util
+
+    import numpy as np
+
+    from mixdet.deployment import export_onnx, runtime_session
+    from mixdet.models.layers import MixConv2d
+    from mixdet.ops import export_rule
+
+    x = np.random.default_rng(0).random((1, 3, 320, 320), np.float32)
+    mixed = any(isinstance(m, MixConv2d) for m in model.modules())
+    runs = {}
+    for column, runtime, which in GRAPHS:
+        if runtime == 'openvino' and not importlib.util.find_spec(runtime):
+            continue
+        if which == 'plain' and not mixed:
+            continue
+        rule = export_rule(runtime)
+        if which == 'plain':
+            rule = rule._replace(mixconv_max_kernel=0, pointwise='grouped')
+        path = export_onnx(
+            model, os.path.join(tmp, f'{len(os.listdir(tmp))}.onnx'),
+            rule=rule,
+        )  # fmt: skip
+        run = runtime_session(runtime, path, spin=False)
+        runs[(name, column)] = lambda run=run: run(x)
+    return runs
+
+
+def print_deployed(times: dict, names: list, rounds: int) -> None:
+    """The table of exported-graph latencies, each beside mmdet's."""
+    columns = [c for c, _, _ in GRAPHS if any(k[1] == c for k in times)]
+    print('\nExported graphs (raw outputs, batch 1, float32, BN folded): ms '
+          'and the median over rounds of the latency relative to mmdet '
+          f'SSDLite-MobileNetV2 in the same runtime ({rounds} interleaved '
+          'rounds)\n')  # fmt: skip
+    print('| model | ' + ' | '.join(f'{c} ms | vs mmdet' for c in columns))
+    print('|---|' + '---:|---:|' * len(columns))
+    base = names[0]
+    for name in names:
+        cells = []
+        for column in columns:
+            t = times.get((name, column))
+            if t is None:
+                cells.append('- | -')
+                continue
+            ref = times.get((base, column)) or times[(base, 'ORT, rule')]
+            rel = statistics.median(a / b for a, b in zip(t, ref))
+            cells.append(f'{1e3 * statistics.median(t):.1f} | {rel:.2f}x')
+        print(f'| {name} | ' + ' | '.join(cells) + ' |')
 
 
 def print_breakdown(runs: dict, top: int, count: int = 10) -> None:

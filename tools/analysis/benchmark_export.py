@@ -30,6 +30,7 @@ from mixdet.deployment import (
     fold_bn,
     merge_groups,
     output_names,
+    runtime_session,
     write_onnx,
 )
 
@@ -42,25 +43,8 @@ MMDET = 'mmdet SSDLite-MobileNetV2'
 def runner(runtime: str, path: str):
     """A function running ``path`` once on this CPU in ``runtime``."""
     x = np.random.default_rng(0).random((1, 3, 320, 320), np.float32)
-    if runtime == 'onnxruntime':
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        # idle ORT threads spin and would slow the next graph of a round
-        options.add_session_config_entry(
-            'session.intra_op.allow_spinning', '0'
-        )
-        s = ort.InferenceSession(
-            path, options, providers=['CPUExecutionProvider']
-        )
-        return lambda: s.run(None, {'image': x})
-    import openvino as ov
-
-    compiled = ov.Core().compile_model(
-        path, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'}
-    )
-    request = compiled.create_infer_request()
-    return lambda: request.infer([x])
+    run = runtime_session(runtime, path, spin=False)
+    return lambda: run(x)
 
 
 def export(model, path: str, max_kernel: int, pointwise: str) -> str:

@@ -1,0 +1,84 @@
+"""COCO metrics of an exported end-to-end detector (``export_onnx.py
+--end2end``) on a config's test set, with the config's own evaluator
+(mmdet's ``CocoMetric``): the numbers ``tools/test.py`` gives for the
+PyTorch model, for the graph a runtime runs.
+"""
+
+from typing import Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+from .deployment import runtime_session
+from .end_to_end import detections
+
+
+def graph_input_size(onnx_file: str) -> tuple[int, int]:
+    """(height, width) the graph's image input is fixed to."""
+    import onnx
+
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    dims = graph.input[0].type.tensor_type.shape.dim
+    return dims[2].dim_value, dims[3].dim_value
+
+
+def evaluate_onnx(
+    cfg: Config,
+    onnx_file: str,
+    runtime: str = 'onnxruntime',
+    limit: Optional[int] = None,
+) -> dict:
+    """Run ``onnx_file`` in ``runtime`` on every image of ``cfg``'s test
+    loader (or its first ``limit``) and return its test evaluator's
+    metrics. Boxes are scaled back to each original image with the test
+    pipeline's ``scale_factor``. Raises ValueError when the pipeline's
+    images do not have the graph's input size."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+
+    from .scope import mmdet_scope
+
+    size = graph_input_size(onnx_file)
+    run = runtime_session(runtime, onnx_file)
+    with mmdet_scope():
+        loader_cfg = cfg.test_dataloader.copy()
+        loader_cfg['num_workers'] = 0
+        loader_cfg.pop('persistent_workers', None)
+        loader = Runner.build_dataloader(loader_cfg)
+        evaluator = Evaluator(cfg.test_evaluator)
+        evaluator.dataset_meta = loader.dataset.metainfo
+        count = 0
+        for data in loader:
+            for image, sample in zip(data['inputs'], data['data_samples']):
+                if tuple(image.shape[-2:]) != size:
+                    raise ValueError(
+                        f'{onnx_file}: its input is {size[0]}x{size[1]} but '
+                        'the test pipeline gives '
+                        f'{image.shape[-2]}x{image.shape[-1]} images; export '
+                        'it with --size equal to the pipeline Resize'
+                    )
+                dets, labels = run(image.float().numpy()[None])
+                boxes, scores, labels = detections(dets[0], labels[0])
+                w_scale, h_scale = sample.scale_factor
+                boxes = boxes / np.array([w_scale, h_scale] * 2, np.float32)
+                pred = dict(
+                    bboxes=torch.from_numpy(boxes),
+                    scores=torch.from_numpy(scores),
+                    labels=torch.from_numpy(labels),
+                )
+                evaluator.process(
+                    [
+                        dict(
+                            pred_instances=pred,
+                            img_id=sample.img_id,
+                            ori_shape=sample.ori_shape,
+                        )
+                    ]
+                )
+                count += 1
+                if limit and count >= limit:
+                    break
+            if limit and count >= limit:
+                break
+        return evaluator.evaluate(count)

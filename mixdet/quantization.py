@@ -1,0 +1,141 @@
+"""Static INT8 post-training quantization of an exported end-to-end
+detector with ONNX Runtime's quantization tools.
+
+Conv weights are quantized per output channel (int8, symmetric) and
+activations per tensor (uint8), both in QDQ format, with ranges calibrated
+on a few images of the config's training set run through its test
+pipeline (no augmentation). Box decoding and NMS stay float. Convs named
+by ``keep_float`` stay float (:data:`KEEP_FLOAT` lists the groups).
+"""
+
+from typing import Iterable, Optional
+
+import numpy as np
+from mmengine.config import Config
+
+# groups of Conv nodes that can be kept in float
+KEEP_FLOAT = {
+    'none': 'quantize every conv',
+    'depthwise': 'depthwise convs (MixConv and 3x3/5x5 depthwise)',
+    'stem': 'the first conv (the image itself)',
+    'head': "the head's class and box convs",
+}
+
+
+def calibration_images(cfg: Config, count: int) -> list[np.ndarray]:
+    """``count`` images of the training set as the graph takes them
+    (1x3xHxW BGR float32), through the test pipeline."""
+    from mmengine.dataset import Compose
+
+    from .scope import mmdet_scope
+
+    dataset_cfg = cfg.train_dataloader.dataset
+    while 'dataset' in dataset_cfg:  # RepeatDataset & co.
+        dataset_cfg = dataset_cfg['dataset']
+    dataset_cfg = dict(dataset_cfg, pipeline=[])
+    with mmdet_scope():
+        from mmdet.registry import DATASETS
+
+        dataset = DATASETS.build(dataset_cfg)
+        pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+        if len(dataset) < count:
+            raise ValueError(
+                f'--calib-images {count}: the training set has only '
+                f'{len(dataset)} images'
+            )
+        # spread over the set: every (len // count)-th image
+        step = len(dataset) // count
+        images = []
+        for i in range(0, step * count, step):
+            info = dataset.get_data_info(i)
+            item = pipeline(dict(img_path=info['img_path'], img_id=i))
+            images.append(item['inputs'].float().numpy()[None])
+    return images
+
+
+def conv_groups(onnx_file: str) -> dict[str, list[str]]:
+    """The Conv node names of each :data:`KEEP_FLOAT` group."""
+    import onnx
+
+    graph = onnx.load(onnx_file).graph
+    convs = [n for n in graph.node if n.op_type == 'Conv']
+    groups: dict[str, list[str]] = {name: [] for name in KEEP_FLOAT}
+    for node in convs:
+        group = next((a.i for a in node.attribute if a.name == 'group'), 1)
+        if group > 1:
+            groups['depthwise'].append(node.name)
+        if '/bbox_head/' in node.name:
+            groups['head'].append(node.name)
+    if convs:
+        groups['stem'].append(convs[0].name)
+    return groups
+
+
+def quantize_int8(
+    cfg: Config,
+    float_onnx: str,
+    out_file: str,
+    calib_images: int = 32,
+    keep_float: Iterable[str] = ('none',),
+    method: str = 'minmax',
+) -> list[str]:
+    """Write the INT8 graph of ``float_onnx`` to ``out_file`` (all or
+    nothing); returns the names of the convs kept in float.
+
+    Args:
+        cfg: The detector's config (its training set calibrates).
+        float_onnx: An end-to-end graph (``export_onnx.py --end2end``).
+        out_file: Where to write the quantized graph.
+        calib_images: How many training images calibrate the ranges.
+        keep_float: Groups of :data:`KEEP_FLOAT` to leave in float.
+        method: ``'minmax'``, ``'entropy'`` or ``'percentile'``.
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    from .engine.atomic import atomic_path
+
+    unknown = set(keep_float) - set(KEEP_FLOAT)
+    if unknown:
+        raise ValueError(
+            f'keep_float: unknown {sorted(unknown)}; expected some of '
+            f'{sorted(KEEP_FLOAT)}'
+        )
+    methods = {
+        'minmax': CalibrationMethod.MinMax,
+        'entropy': CalibrationMethod.Entropy,
+        'percentile': CalibrationMethod.Percentile,
+    }
+    if method not in methods:
+        raise ValueError(f'method={method!r}: expected one of {list(methods)}')
+    images = calibration_images(cfg, calib_images)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(images)
+
+        def get_next(self) -> Optional[dict]:
+            image = next(self.items, None)
+            return None if image is None else {'image': image}
+
+    groups = conv_groups(float_onnx)
+    excluded = sorted({n for g in keep_float for n in groups[g]})
+    with atomic_path(out_file) as tmp:
+        quantize_static(
+            float_onnx,
+            tmp,
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=['Conv'],
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=excluded,
+            calibrate_method=methods[method],
+        )
+    return excluded
