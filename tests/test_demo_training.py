@@ -190,3 +190,46 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
     code = code.replace("'detections.png'", repr(str(tmp_path / 'det.png')))
     exec(compile(code, 'snippet', 'exec'), {})
     assert cv2.imread(str(tmp_path / 'det.png')).shape == (192, 192, 3)
+
+
+def test_deployed_graphs_score_as_pytorch_and_int8_keeps_the_map(
+    trained, tmp_path
+):
+    """The end-to-end graph, scored by tools/deployment/test_onnx.py's
+    evaluation, has the mAP the training's own evaluation gave; its INT8
+    version (every conv quantized, 16 calibration images) stays within 3
+    points of mAP@0.5 in onnxruntime and OpenVINO."""
+    import onnx
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+
+    from mixdet.end_to_end import export_end_to_end
+    from mixdet.evaluate_onnx import evaluate_onnx
+    from mixdet.quantization import quantize_int8
+
+    work_dir, options, log, _ = trained
+    line = next(x for x in log.splitlines() if 'bbox_mAP_copypaste' in x)
+    trained_map = [float(v) for v in line.split('copypaste:')[1].split()[:2]]
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in options))
+    model = init_detector(
+        cfg, str(work_dir / f'epoch_{EPOCHS}.pth'), device='cpu'
+    )
+    float_file = export_end_to_end(model, str(tmp_path / 'float.onnx'), 192)
+    metrics = evaluate_onnx(cfg, float_file)
+    got = [metrics['coco/bbox_mAP'], metrics['coco/bbox_mAP_50']]
+    assert got == trained_map, (got, line)
+
+    int8_file = str(tmp_path / 'int8.onnx')
+    assert quantize_int8(cfg, float_file, int8_file, 16) == []
+    nodes = onnx.load(int8_file).graph.node
+    convs = [n for n in nodes if n.op_type == 'Conv']
+    dequantized = {
+        n.output[0] for n in nodes if n.op_type == 'DequantizeLinear'
+    }
+    assert convs and all(
+        n.input[0] in dequantized and n.input[1] in dequantized for n in convs
+    )
+    for runtime in ('onnxruntime', 'openvino'):
+        m = evaluate_onnx(cfg, int8_file, runtime)
+        assert m['coco/bbox_mAP_50'] >= trained_map[1] - 0.03, (runtime, m)

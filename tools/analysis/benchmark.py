@@ -331,7 +331,8 @@ def print_deployed(times: dict, names: list, rounds: int) -> None:
           'and the median over rounds of the latency relative to mmdet '
           f'SSDLite-MobileNetV2 in the same runtime ({rounds} interleaved '
           'rounds)\n')  # fmt: skip
-    print('| model | ' + ' | '.join(f'{c} ms | vs mmdet' for c in columns))
+    cells = ' | '.join(f'{c} ms | vs mmdet' for c in columns)
+    print(f'| model | {cells} |')
     print('|---|' + '---:|---:|' * len(columns))
     base = names[0]
     for name in names:
