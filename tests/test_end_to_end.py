@@ -14,6 +14,7 @@ from mixdet.end_to_end import (
     export_end_to_end,
     mmdet_predictions,
 )
+from mixdet.ops import ExportRule
 
 from .helpers import REPO_DIR, load_tool
 from .test_deployment import randomised
@@ -29,13 +30,22 @@ def image(size: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(1, 3, size, size, generator=g) * 255
 
 
+# the plain graph (MixConvs split, grouped 1x1 grouped) and the other
+# extreme (all fused, dense), whatever this CPU's rule picks
+PLAIN = ExportRule('onnxruntime', 'test', 0, 'grouped', 'test')
+FUSED = ExportRule('onnxruntime', 'test', 99, 'dense', 'test')
+
+
 @pytest.mark.parametrize(
-    'config, size', [(DEMO, 192), pytest.param(RETINANET, 256,
-                     marks=pytest.mark.slow)]
+    'config, size, rule', [(DEMO, 192, PLAIN), (DEMO, 192, FUSED),
+                           pytest.param(RETINANET, 256, FUSED,
+                                        marks=pytest.mark.slow)]
 )  # fmt: skip
-def test_onnx_detections_equal_mmdet_predict(config, size, tmp_path):
+def test_onnx_detections_equal_mmdet_predict(config, size, rule, tmp_path):
     model = randomised(config)
-    out = export_end_to_end(model, str(tmp_path / 'det.onnx'), size)
+    out = export_end_to_end(
+        model, str(tmp_path / 'det.onnx'), size, rule=rule
+    )
     graph = onnx.load(out).graph
     ops = {node.op_type for node in graph.node}
     assert {'NonMaxSuppression', 'TopK'} <= ops
