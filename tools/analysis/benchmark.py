@@ -246,10 +246,11 @@ def main(argv=None) -> int:
     }
     print(
         '| model | eager ms | vs mmdet | BN folded ms | vs mmdet | '
+        'ONNX Runtime ms | eager/ORT | '
         f'train img/s (batch {args.train_batch}) | vs mmdet | '
         'peak MB (train step) |'
     )
-    print('|---|---:|---:|---:|---:|---:|---:|---:|')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for name in models:
         if args.no_memory:
             peak = '-'
@@ -258,11 +259,15 @@ def main(argv=None) -> int:
         else:
             peak = f'{peak_memory_mb(MODELS[name], args.train_batch):.0f}'
         eager_ms = 1e3 * med['eager'][name]
+        onnx_cells = '- | -'
+        if use_onnx:  # the graph of this CPU's export rule
+            onnx_ms = 1e3 * statistics.median(onnx_times[(name, GRAPHS[0][0])])
+            onnx_cells = f'{onnx_ms:.1f} | {eager_ms / onnx_ms:.2f}x'
         print(
             f'| {name} | {eager_ms:.1f} | '
             f'{ratio(times["eager"], name):.2f}x | '
             f'{1e3 * med["folded"][name]:.1f} | '
-            f'{ratio(times["folded"], name):.2f}x | '
+            f'{ratio(times["folded"], name):.2f}x | {onnx_cells} | '
             f'{args.train_batch / med["train"][name]:.1f} | '
             f'{1 / ratio(times["train"], name):.2f}x | {peak} |'
         )
