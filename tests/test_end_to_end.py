@@ -126,3 +126,12 @@ def test_openvino_runs_the_graph_as_onnxruntime_does(tmp_path):
         assert (labels >= 0).sum() > 20 * batch
         assert abs(got[0] - dets).max() < 1e-3
         assert (got[1] == labels).all()
+    # the docs' snippet, as written
+    from .test_readme import snippet
+
+    code = snippet('openvino-detect', 'docs/deployment.md')
+    names: dict = {}
+    exec(code.replace("'ssdlite_demo.onnx'", repr(out)), names)
+    dets, labels = session.run(None, {'image': names['images']})
+    assert abs(names['dets'] - dets).max() < 1e-3
+    assert (names['labels'] == labels).all()
