@@ -6,10 +6,12 @@
         [--runtimes onnxruntime openvino] [--cfg-options k=v ...] [--force]
 
 FLOAT.onnx comes from ``export_onnx.py --end2end``. ONNX Runtime's
-``quantize_static`` writes INT8.onnx (QDQ: conv weights int8 per channel,
-activations uint8 per tensor) with ranges calibrated on ``--calib-images``
-images of the config's training set through its test pipeline; the convs
-of the ``--keep-float`` groups stay float (mixdet/quantization.py). With
+``quantize_static`` writes INT8.onnx: every op of the network it can
+quantize (QDQ: conv weights int8 per channel, activations uint8 per
+tensor; box decoding and NMS stay float), with ranges calibrated on
+``--calib-images`` images of the config's training set through its test
+pipeline; the convs of the ``--keep-float`` groups stay float
+(mixdet/quantization.py). With
 ``--compare``: the COCO metrics of both graphs on the test set (the
 config's evaluator, as tools/deployment/test_onnx.py) and their latency
 in each runtime, interleaved, in one table.
@@ -112,7 +114,7 @@ def main(argv=None) -> int:
         print(f'error: {error}', file=sys.stderr)
         return 2
     print(
-        f'wrote {args.out}: INT8 convs, calibrated on {args.calib_images} '
+        f'wrote {args.out}: INT8 network, calibrated on {args.calib_images} '
         f'training images ({args.method}); {len(kept)} convs kept float '
         f'({", ".join(args.keep_float)})'
     )
