@@ -28,6 +28,22 @@ def load_tool(*parts: str) -> ModuleType:
     return module
 
 
+def pip_install_into(target: str, packages: list[str]) -> str:
+    """Install ``packages`` (exact pins, ``--no-deps``) into the folder
+    ``target`` for a subprocess's PYTHONPATH, leaving the venv as it is."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+         '--target', target, *packages],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return target
+
+
 def load_golden(name: str) -> dict:
     """A golden file, loaded safely (its torch_version is a TorchVersion)."""
     with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):

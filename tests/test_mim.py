@@ -11,7 +11,7 @@ import pytest
 
 from mixdet.cli.shapes import make_shapes_dataset
 
-from .helpers import REPO_DIR, data_options
+from .helpers import REPO_DIR, data_options, pip_install_into
 
 pytestmark = pytest.mark.slow  # installs openmim, trains through it
 
@@ -28,15 +28,8 @@ DEMO = 'ssdlite_mixnet-s_1xb16-10e_shapes.py'
 
 @pytest.fixture(scope='module')
 def mim_path(tmp_path_factory):
-    target = tmp_path_factory.mktemp('openmim')
-    result = subprocess.run(
-        [sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-         '--target', str(target), *MIM_PACKAGES],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return str(target)
+    target = str(tmp_path_factory.mktemp('openmim'))
+    return pip_install_into(target, MIM_PACKAGES)
 
 
 def mim(mim_path, *args, path=(), cwd=None):

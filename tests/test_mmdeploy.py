@@ -16,7 +16,7 @@ import torch
 
 from mixdet.cli.shapes import make_shapes_dataset
 
-from .helpers import REPO_DIR
+from .helpers import REPO_DIR, pip_install_into
 from .test_deployment import randomised
 
 pytestmark = pytest.mark.slow  # installs mmdeploy, exports, runs ORT
@@ -70,15 +70,8 @@ print('RESULT', json.dumps(found))
 
 @pytest.fixture(scope='module')
 def mmdeploy_path(tmp_path_factory):
-    target = tmp_path_factory.mktemp('mmdeploy')
-    result = subprocess.run(
-        [sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-         '--target', str(target), *MMDEPLOY_PACKAGES],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return str(target)
+    target = str(tmp_path_factory.mktemp('mmdeploy'))
+    return pip_install_into(target, MMDEPLOY_PACKAGES)
 
 
 def deploy(mmdeploy_path, tmp_path, checkpoint, images, **env):
