@@ -4,7 +4,7 @@
 PyTorch model, for the graph a runtime runs.
 """
 
-from typing import Optional
+import os
 
 import numpy as np
 import torch
@@ -12,6 +12,24 @@ from mmengine.config import Config
 
 from .deployment import runtime_session
 from .end_to_end import detections
+
+
+def check_end_to_end(onnx_file: str, name: str = 'MODEL.onnx') -> None:
+    """Raise ValueError, naming the argument ``name``, unless ``onnx_file``
+    is an end-to-end graph (``export_onnx.py --end2end``)."""
+    import onnx
+
+    if not os.path.isfile(onnx_file):
+        raise ValueError(f'{name} {onnx_file!r} does not exist')
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    outputs = [o.name for o in graph.output]
+    inputs = [i.name for i in graph.input]
+    if inputs != ['image'] or outputs != ['dets', 'labels']:
+        raise ValueError(
+            f'{name} {onnx_file!r} has outputs {outputs}, not an end-to-end '
+            "detector's ['dets', 'labels']: export it with export_onnx.py "
+            '--end2end'
+        )
 
 
 def graph_input_size(onnx_file: str) -> tuple[int, int]:
@@ -27,13 +45,12 @@ def evaluate_onnx(
     cfg: Config,
     onnx_file: str,
     runtime: str = 'onnxruntime',
-    limit: Optional[int] = None,
 ) -> dict:
     """Run ``onnx_file`` in ``runtime`` on every image of ``cfg``'s test
-    loader (or its first ``limit``) and return its test evaluator's
-    metrics. Boxes are scaled back to each original image with the test
-    pipeline's ``scale_factor``. Raises ValueError when the pipeline's
-    images do not have the graph's input size."""
+    loader and return its test evaluator's metrics. Boxes are scaled back
+    to each original image with the test pipeline's ``scale_factor``.
+    Raises ValueError when the pipeline's images do not have the graph's
+    input size."""
     from mmengine.evaluator import Evaluator
     from mmengine.runner import Runner
 
@@ -48,7 +65,6 @@ def evaluate_onnx(
         loader = Runner.build_dataloader(loader_cfg)
         evaluator = Evaluator(cfg.test_evaluator)
         evaluator.dataset_meta = loader.dataset.metainfo
-        count = 0
         for data in loader:
             for image, sample in zip(data['inputs'], data['data_samples']):
                 if tuple(image.shape[-2:]) != size:
@@ -76,9 +92,4 @@ def evaluate_onnx(
                         )
                     ]
                 )
-                count += 1
-                if limit and count >= limit:
-                    break
-            if limit and count >= limit:
-                break
-        return evaluator.evaluate(count)
+        return evaluator.evaluate(len(loader.dataset))

@@ -59,11 +59,9 @@ def calibration_images(cfg: Config, count: int) -> list[np.ndarray]:
     return images
 
 
-def conv_groups(onnx_file: str) -> dict[str, list[str]]:
-    """The Conv node names of each :data:`KEEP_FLOAT` group."""
-    import onnx
-
-    graph = onnx.load(onnx_file).graph
+def conv_groups(graph) -> dict[str, list[str]]:
+    """The Conv node names of each :data:`KEEP_FLOAT` group of an ONNX
+    ``graph``."""
     convs = [n for n in graph.node if n.op_type == 'Conv']
     groups: dict[str, list[str]] = {name: [] for name in KEEP_FLOAT}
     for node in convs:
@@ -77,13 +75,10 @@ def conv_groups(onnx_file: str) -> dict[str, list[str]]:
     return groups
 
 
-def network_nodes(onnx_file: str) -> list[str]:
-    """The nodes of the detector itself (backbone, neck, head), not of the
-    normalisation, box decoding and NMS around it (``EndToEnd`` names its
-    detector ``detector``)."""
-    import onnx
-
-    graph = onnx.load(onnx_file).graph
+def network_nodes(graph) -> list[str]:
+    """The nodes of the detector itself (backbone, neck, head) in an ONNX
+    ``graph``, not those of the normalisation, box decoding and NMS around
+    it (``EndToEnd`` names its detector ``detector``)."""
     return [n.name for n in graph.node if n.name.startswith('/detector/')]
 
 
@@ -139,9 +134,12 @@ def quantize_int8(
             image = next(self.items, None)
             return None if image is None else {'image': image}
 
-    groups = conv_groups(float_onnx)
+    import onnx
+
+    graph = onnx.load(float_onnx).graph
+    groups = conv_groups(graph)
     excluded = sorted({n for g in keep_float for n in groups[g]})
-    network = network_nodes(float_onnx)
+    network = network_nodes(graph)
     with atomic_path(out_file) as tmp:
         quantize_static(
             float_onnx,

@@ -30,11 +30,9 @@ from mixdet.cli import ConfigError, check_config
 from mixdet.cli.timing import interleaved
 from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.engine.atomic import check_output_path
+from mixdet.evaluate_onnx import check_end_to_end
 from mixdet.ops.export_policy import RUNTIMES
 from mixdet.quantization import KEEP_FLOAT
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_onnx import check_end_to_end  # noqa: E402
 
 
 def compare(cfg, graphs: dict, runtimes: list, rounds: int = 100) -> None:
