@@ -87,14 +87,14 @@ def test_fold_bn_removes_every_batchnorm_and_keeps_outputs():
 def test_export_follows_the_rule_for_the_runtime_and_cpu(
     tmp_path, monkeypatch
 ):
-    """Where a rule says fused, one Conv node per conv module; where
-    nothing was measured, each MixConv is split (one Conv per group)."""
+    """Where a rule says fused (and where nothing was measured), one Conv
+    node per conv module; where it says split, one Conv per group."""
     import onnx
 
     from mixdet.ops import ExportRule, export_policy, export_rule
 
-    fused = ExportRule('onnxruntime', 'test-cpu', 99, 'dense', 'test')
-    monkeypatch.setattr(export_policy, 'EXPORT_RULES', (fused,))
+    split = ExportRule('onnxruntime', 'test-cpu', 0, 'grouped', 'test')
+    monkeypatch.setattr(export_policy, 'EXPORT_RULES', (split,))
     model = randomised(CONFIGS[0])
     mixed = (MixConv2d, GroupedPointwiseConv2d)
     inside = {
@@ -115,10 +115,10 @@ def test_export_follows_the_rule_for_the_runtime_and_cpu(
         out = export_onnx(model, path, 192, rule=rule)
         return [node.op_type for node in onnx.load(out).graph.node]
 
-    ops_fused = nodes('test-cpu')
+    ops_fused = nodes('unmeasured-cpu')
     assert ops_fused.count('Conv') == len(mixconvs) + grouped + plain_convs
     assert 'Split' not in ops_fused
-    ops_plain = nodes('unmeasured-cpu')
+    ops_plain = nodes('test-cpu')
     group_convs = sum(len(m.convs) for m in mixconvs)
     assert ops_plain.count('Conv') == group_convs + grouped + plain_convs
     assert ops_plain.count('Split') == len(mixconvs)

@@ -14,7 +14,7 @@ every level's raw class scores and box deltas, compared with PyTorch.
 The graph is the one measured fastest for ``--runtime`` on ``--target``
 (default: this CPU's kind, e.g. cpu-avx512) in ``mixdet.ops.EXPORT_RULES``
 (MixConvs fused up to a kernel size, else split; grouped 1x1 convs grouped
-or dense); where nothing was measured, the plain graph. The two last
+or dense); where nothing was measured, every MixConv fused. The two last
 flags override the rule (measure with tools/analysis/benchmark_export.py).
 Checks the file with onnx. A checkpoint that does not fit the config's
 model (another num_classes, another backbone) is refused with every key
@@ -40,13 +40,15 @@ from mixdet.end_to_end import (
 )
 from mixdet.engine.atomic import check_output_path
 from mixdet.ops import export_rule
-from mixdet.ops.export_policy import POINTWISE, RUNTIMES
+from mixdet.ops.export_policy import DEFAULT, POINTWISE, RUNTIMES
 
 
 def describe(rule) -> str:
     """One line: how MixConvs and grouped 1x1 convs were exported."""
     k = rule.mixconv_max_kernel
-    mixconvs = f'fused up to kernel {k}, split above' if k else 'split'
+    mixconvs = f'fused up to kernel {k}, split above'
+    if k == 0 or k >= DEFAULT.mixconv_max_kernel:
+        mixconvs = 'split' if k == 0 else 'fused'
     return (
         f'for {rule.runtime} on {rule.device}: MixConvs {mixconvs}; grouped '
         f'1x1 convs {rule.pointwise} ({rule.measured})'
