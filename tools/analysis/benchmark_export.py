@@ -25,14 +25,7 @@ import torch
 
 from mixdet import ops
 from mixdet.cli.timing import interleaved
-from mixdet.deployment import (
-    RawOutputs,
-    fold_bn,
-    merge_groups,
-    output_names,
-    runtime_session,
-    write_onnx,
-)
+from mixdet.deployment import export_onnx, runtime_session
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark import MODELS, build  # noqa: E402
@@ -48,8 +41,9 @@ def runner(runtime: str, path: str):
 
 
 def export(model, path: str, max_kernel: int, pointwise: str) -> str:
-    merged = merge_groups(fold_bn(model), max_kernel, pointwise)
-    return write_onnx(RawOutputs(merged), path, 320, output_names(model, 320))
+    """``model``'s raw outputs exported with that choice (BN folded)."""
+    rule = ops.ExportRule('', '', max_kernel, pointwise, 'measured here')
+    return export_onnx(model, path, 320, rule=rule)
 
 
 def main(argv=None) -> int:
@@ -104,11 +98,8 @@ def main(argv=None) -> int:
         for label, (_, key) in graphs.items():
             if key is not None:
                 totals[key[1:]] = totals.get(key[1:], 0) + ratio[label]
-        (k, pointwise), plain = (
-            min(totals.items(), key=lambda kv: kv[1])[0],
-            totals[(0, 'grouped')],
-        )
-        best = totals[(k, pointwise)]
+        k, pointwise = min(totals, key=totals.get)
+        plain, best = totals[(0, 'grouped')], totals[(k, pointwise)]
         print(
             f"ExportRule('{runtime}', '{kind}', {k}, '{pointwise}', "
             f"'{plain / best:.2f}x the plain graph'),"
