@@ -233,7 +233,45 @@ SILENT_FAULTS = {
         lambda d: d['categories'][0].update(id=[1]),
         'category id that is not an int',
     ),
+    # mmdet reads iscrowd as a truth value: '0' ignores every box
+    'string iscrowd': (
+        _all_boxes(lambda a: a.update(iscrowd='0')),
+        'iscrowd that is not the int 0 or 1',
+    ),
+    'every box a crowd': (
+        _all_boxes(lambda a: a.update(iscrowd=1)),
+        'no box mmdet would train on',
+    ),
+    # pycocotools merges 0 and 0.0: one image's boxes on another
+    'image ids 0 and 0.0': (
+        lambda d: _set_image_ids(d, {0: 0, 1: 0.0}),
+        'image id that is not an int',
+    ),
+    # COCOeval sorts the ids at the end of the first evaluation
+    'int and str image ids': (
+        lambda d: _set_image_ids(d, {0: 'first'}),
+        'int and str ids mixed',
+    ),
+    # the label map shifts: one class trained as another
+    'duplicate category id': (
+        lambda d: d['categories'][1].update(id=d['categories'][0]['id']),
+        'category id used twice',
+    ),
+    'string area': (
+        lambda d: d['annotations'][0].update(area='100'),
+        "'area' that is not a finite number",
+    ),
 }
+
+
+def _set_image_ids(data, new_ids):
+    """Give the images at the given positions new ids, their boxes too."""
+    for position, new in new_ids.items():
+        image = data['images'][position]
+        for ann in data['annotations']:
+            if ann['image_id'] == image['id']:
+                ann['image_id'] = new
+        image['id'] = new
 
 
 @pytest.mark.slow
@@ -250,6 +288,42 @@ def test_silent_faults_stop_training_before_the_work_dir(
     if name != 'all images below min_size':  # needs the config's filter
         assert out.returncode == 1, out.stderr[-2000:]
         assert words in out.stdout
+
+
+def test_exif_turned_image_is_an_error(tmp_path, capsys, faulty):
+    """mmcv decodes a JPEG with its EXIF orientation applied, the boxes stay
+    in the stored pixels: the checker and the tools say so, unless the
+    pipeline ignores orientations."""
+    import mmcv
+    from PIL import Image
+
+    from mixdet.cli.config_check import applies_exif
+
+    root, edit = faulty
+    path = root / 'train' / '00002.jpg'
+    with Image.open(path) as image:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # turned 90 degrees
+        image.crop((0, 0, 96, 64)).save(path, exif=exif)
+    edit(lambda d: d['images'][2].update(width=96, height=64))
+    stored = Image.open(path).size
+    decoded = mmcv.imread(str(path)).shape[:2][::-1]
+    assert decoded == stored[::-1] != stored  # mmcv turns it
+    out = check(root)
+    assert out.returncode == 1
+    assert 'EXIF orientation' in out.stdout and '00002.jpg' in out.stdout
+    check_error(tmp_path, capsys, data_options(f'{root}/'), 'EXIF', '00002')
+    assert not applies_exif(
+        dict(
+            pipeline=[
+                dict(
+                    type='LoadImageFromFile',
+                    color_type='color_ignore_orientation',
+                )
+            ]
+        )
+    )
+    assert applies_exif(dict(pipeline=[dict(type='LoadImageFromFile')]))
 
 
 def test_test_tool_refuses_an_empty_val_set(tmp_path, capsys, faulty):

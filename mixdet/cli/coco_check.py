@@ -17,10 +17,23 @@ ERRORS = {
     'malformed_entry': 'an image, annotation or category that is not an '
     'object',
     'bad_category_id': 'category id that is not an int',
+    'duplicate_category_id': 'category id used twice (the label map '
+    'shifts: one class is trained as another); give each category its own '
+    'id',
+    'bad_image_id': 'image id that is not an int, or int and str ids mixed '
+    '(pycocotools merges 0 and 0.0; COCOeval cannot sort int and str); '
+    'use int ids',
     'duplicate_image_id': 'image id used twice (mmdet keeps one of them)',
     'bad_image_size': 'image width/height missing or not a positive number',
     'duplicate_annotation_id': 'annotation id used twice (mmdet refuses)',
     'missing_area': "annotation without 'area' (mmdet reads it)",
+    'malformed_area': "annotation 'area' that is not a finite number",
+    'bad_iscrowd': 'iscrowd that is not the int 0 or 1 (mmdet ignores a box '
+    "whose iscrowd is truthy: the string '0' drops it); write 0 or 1",
+    'exif_rotated': 'image with an EXIF orientation: mmcv decodes it turned '
+    'or mirrored, the boxes stay where they were; save it upright (PIL '
+    'ImageOps.exif_transpose) and annotate that, or load with color_type='
+    "'color_ignore_orientation'",
     'missing_image': 'image file missing',
     'empty_image': 'image file is empty (0 bytes)',
     'corrupt_image': 'image file cannot be decoded (corrupt or truncated)',
@@ -43,10 +56,15 @@ CHEAP = (
     'empty_split',
     'malformed_entry',
     'bad_category_id',
+    'duplicate_category_id',
+    'bad_image_id',
     'duplicate_image_id',
     'bad_image_size',
     'duplicate_annotation_id',
     'missing_area',
+    'malformed_area',
+    'bad_iscrowd',
+    'exif_rotated',
     'missing_image',
     'malformed_box',
     'unknown_image_id',
@@ -116,6 +134,8 @@ def _box_fault(ann: dict) -> Optional[str]:
         return 'malformed_box'
     if 'area' not in ann:
         return 'missing_area'
+    if not _number(ann['area']):
+        return 'malformed_area'
     if bbox[2] < 1 or bbox[3] < 1 or not ann['area'] > 0:
         return 'degenerate_box'
     return None
@@ -131,10 +151,13 @@ def _entries(data: dict, key: str, report: 'Report') -> list[dict]:
 
 
 def _duplicates(entries: list[dict]) -> list:
-    """The ids that more than one entry has."""
+    """The ids that more than one entry has (compared as values, as
+    pycocotools' dicts do: 0 and 0.0 are one id)."""
     seen, twice = set(), []
     for entry in entries:
-        key = repr(entry.get('id'))  # unhashable ids are still ids
+        key = entry.get('id')
+        if not _hashable(key):
+            key = repr(key)  # unhashable ids are still ids
         if key in seen:
             twice.append(entry.get('id'))
         seen.add(key)
@@ -147,6 +170,38 @@ def _hashable(value: object) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _image_id_faults(images: list[dict]) -> list[str]:
+    """Image ids that are not ints (bools and floats such as ``0.0``
+    included), or a mix of int and str ids."""
+    ids = [image.get('id') for image in images]
+    kinds = {type(i) for i in ids if type(i) in (int, str)}
+    faults = [
+        f'{image.get("file_name")}: {image.get("id")!r}'
+        for image in images
+        if type(image.get('id')) not in (int, str)
+    ]
+    if len(kinds) > 1:
+        first = next(i for i in ids if type(i) is str)
+        faults.append(f'int and str ids mixed, e.g. {first!r}')
+    return faults
+
+
+# EXIF tag 274: 1 is upright; 2-8 are mirrored and/or turned.
+_ORIENTATION = 0x0112
+
+
+def exif_orientation(path: str) -> int:
+    """The EXIF orientation of an image file (1 where it has none); reads
+    the header only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return int(image.getexif().get(_ORIENTATION, 1) or 1)
+    except Exception:  # unreadable: reported by the decoding check
+        return 1
 
 
 def image_size(path: str) -> tuple[int, int]:
@@ -165,6 +220,7 @@ def scan_coco(
     decode: bool = True,
     progress: Optional[Callable[[Iterable], Iterable]] = None,
     filter_cfg: Optional[dict] = None,
+    exif: bool = True,
 ) -> Report:
     """Check a loaded COCO annotation dict against its images.
 
@@ -177,6 +233,9 @@ def scan_coco(
         progress: Wraps the image loop, e.g. a progress bar.
         filter_cfg: The training dataset's ``filter_cfg`` (``min_size``,
             ``filter_empty_gt``), to find a split mmdet would empty.
+        exif: Whether the pipeline applies EXIF orientations (mmcv's
+            default ``color_type='color'`` does): images that carry one are
+            then reported (their boxes would be misplaced).
     """
     report = Report(ann_file)
     images = _entries(data, 'images', report)
@@ -193,6 +252,10 @@ def scan_coco(
         if isinstance(key, bool) or not isinstance(key, int):
             report.add('bad_category_id', f'{category.get("name")}: {key!r}')
     category_ids = {c.get('id') for c in categories if _hashable(c.get('id'))}
+    for key in _duplicates(categories):
+        report.add('duplicate_category_id', repr(key))
+    for fault in _image_id_faults(images):
+        report.add('bad_image_id', fault)
     for key in _duplicates(images):
         report.add('duplicate_image_id', repr(key))
     for key in _duplicates(annotations):
@@ -213,6 +276,9 @@ def scan_coco(
         if not os.path.isfile(path):
             report.add('missing_image', path)
             continue
+        orientation = exif_orientation(path) if exif else 1
+        if orientation != 1:
+            report.add('exif_rotated', f'{path} (orientation {orientation})')
         if decode:
             if os.path.getsize(path) == 0:
                 report.add('empty_image', path)
@@ -243,6 +309,10 @@ def scan_coco(
             report.add(
                 'unknown_category', f'{where}: {ann.get("category_id")!r}'
             )
+        crowd = ann.get('iscrowd', 0)
+        if type(crowd) is not int or crowd not in (0, 1):
+            report.add('bad_iscrowd', f'{where}: iscrowd={crowd!r}')
+            continue
         fault = _box_fault(ann)
         if fault:
             report.add(fault, f'{where}: {ann.get("bbox")!r}')
@@ -259,12 +329,13 @@ def scan_coco(
                 min(y + h, height) - max(y, 0) <= 0
             ):
                 continue  # wholly outside: mmdet drops it
-        if known and not ann.get('ignore', False):
+        if known and not ann.get('ignore', False) and not crowd:
             with_box.add(image_id)
     if annotations and not with_box:
         report.add(
             'no_usable_box',
-            f'0 of {len(annotations)} annotations are kept by mmdet',
+            f'0 of {len(annotations)} annotations are kept by mmdet '
+            '(crowd and ignored boxes are not trained on)',
         )
     _check_filter(report, sizes, with_box, filter_cfg or {})
     return report

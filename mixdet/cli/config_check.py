@@ -72,13 +72,29 @@ def training_filter(dataset: dict) -> Optional[dict]:
     return None if dataset.get('test_mode') else dataset.get('filter_cfg')
 
 
+def applies_exif(dataset: dict) -> bool:
+    """Whether the dataset's pipeline decodes images with their EXIF
+    orientation applied (mmcv's default ``color_type='color'``)."""
+    for step in dataset.get('pipeline') or []:
+        if isinstance(step, dict) and 'LoadImage' in str(step.get('type')):
+            return 'ignore_orientation' not in str(
+                step.get('color_type', 'color')
+            )
+    return True
+
+
 def dataset_sources(
     cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')
-) -> list[tuple[str, str, str, Optional[dict]]]:
-    """(where, annotation file, image dir, filter_cfg) of each dataset of
-    ``splits``."""
+) -> list[tuple[str, str, str, Optional[dict], bool]]:
+    """(where, annotation file, image dir, filter_cfg, EXIF applied) of
+    each dataset of ``splits``."""
     return [
-        (where, *_paths(dataset), training_filter(dataset))
+        (
+            where,
+            *_paths(dataset),
+            training_filter(dataset),
+            applies_exif(dataset),
+        )
         for where, dataset in _datasets(cfg)
         if where.split('_')[0] in splits and dataset.get('ann_file')
     ]
@@ -128,11 +144,15 @@ def check_coco_data(
     img_dir: str,
     where: str,
     filter_cfg: Optional[dict] = None,
+    exif: bool = True,
 ) -> None:
-    """Raise for the faults found without opening an image (:data:`CHEAP`):
-    an empty split, malformed entries and ids, missing image files,
-    malformed boxes, dangling image ids, a split mmdet would empty."""
-    report = scan_coco(data, ann, img_dir, decode=False, filter_cfg=filter_cfg)
+    """Raise for the faults found without decoding an image
+    (:data:`CHEAP`): an empty split, malformed entries and ids, missing
+    image files, EXIF-turned images (headers only), malformed boxes,
+    dangling image ids, a split mmdet would empty."""
+    report = scan_coco(
+        data, ann, img_dir, decode=False, filter_cfg=filter_cfg, exif=exif
+    )
     cheap = {k: v for k, v in report.errors.items() if k in CHEAP}
     if cheap:
         kind, examples = next(iter(cheap.items()))
@@ -233,7 +253,9 @@ def check_config(cfg: Config, training: bool = True) -> None:
 
 def _check_config(cfg: Config, training: bool) -> None:
     from ..swap import check_neck_channels, check_ssd_neck
+    from .number_check import check_numbers
 
+    check_numbers(cfg, training)
     check_model_type(cfg)
     check_checkpoints(cfg)
     try:
@@ -252,7 +274,14 @@ def _check_config(cfg: Config, training: bool) -> None:
             continue
         ann, img_dir = _paths(dataset)
         data = check_coco_file(ann, f'{where}.ann_file')
-        check_coco_data(data, ann, img_dir, where, training_filter(dataset))
+        check_coco_data(
+            data,
+            ann,
+            img_dir,
+            where,
+            training_filter(dataset),
+            applies_exif(dataset),
+        )
         classes = (dataset.get('metainfo') or {}).get('classes')
         if classes is None:
             # Without metainfo mmdet's CocoDataset uses the 80 COCO classes.

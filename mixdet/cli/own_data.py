@@ -67,6 +67,12 @@ def use_own_data(
                 f'(their boxes would be dropped); it has {list(available)}'
             )
     classes = tuple(classes or available)
+    twice = sorted({c for c in classes if classes.count(c) > 1})
+    if twice:
+        raise ConfigError(
+            f'--classes names {twice} more than once (CocoMetric and the '
+            'label map need each class once); give each class once'
+        )
     anns = {'train': train_ann, 'val': val_ann, 'test': val_ann}
     for where, dataset in _datasets(cfg):
         split = where.split('_')[0]

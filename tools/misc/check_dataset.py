@@ -62,21 +62,21 @@ def main(argv=None) -> int:
                 Config.fromfile(args.config), args.splits
             )
         else:
-            sources = [('--ann-file', args.ann_file, args.img_dir, None)]
+            sources = [('--ann-file', args.ann_file, args.img_dir, None, True)]
         if not sources:
             raise ConfigError(
                 f'the config has no COCO dataset in {args.splits}'
             )
         loaded = [
-            (where, ann, img_dir, filter_cfg, check_coco_file(ann, where))
-            for where, ann, img_dir, filter_cfg in sources
+            (*source, check_coco_file(source[1], source[0]))
+            for source in sources
         ]
     except ConfigError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     failed = False
     seen = set()
-    for where, ann, img_dir, filter_cfg, data in loaded:
+    for where, ann, img_dir, filter_cfg, exif, data in loaded:
         if (ann, img_dir, repr(filter_cfg)) in seen:  # val and test alike
             continue
         seen.add((ann, img_dir, repr(filter_cfg)))
@@ -88,6 +88,7 @@ def main(argv=None) -> int:
             decode=not args.no_decode,
             progress=track_iter_progress if data['images'] else None,
             filter_cfg=filter_cfg,
+            exif=exif,
         )
         print(report.summary())
         failed |= bool(report.errors)
