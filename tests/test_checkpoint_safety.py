@@ -2,12 +2,14 @@
 saves survive a kill (mixdet.engine)."""
 
 import copyreg
+import dataclasses
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import textwrap
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -461,6 +463,28 @@ def test_config_text_is_never_executed(tmp_path, runner_checkpoint):
     # mmengine's "config from the checkpoint" inferencer path.
     with pytest.raises(ValueError, match='pass the config file'):
         DetInferencer(model=None, weights=evil)
+    assert not marker.exists()
+
+
+def test_resume_keeps_mmengines_gpu_count_check(tmp_path, runner_checkpoint):
+    """The config text is never run, but the GPU ids mmengine's resume
+    compares with the world size are kept (read as literals): a 4-GPU
+    checkpoint is refused on one process as mmengine would refuse it."""
+    marker = tmp_path / 'pwned'
+    checkpoint = torch.load(runner_checkpoint, weights_only=False)
+    checkpoint['meta']['config'] = (
+        'gpu_ids = range(0, 4)\n'
+        f"x = __import__('os').system('touch {marker}')\n"
+    )
+    path = save_raw(tmp_path / 'four_gpus.pth', checkpoint)
+    assert load_checkpoint_file(path)['meta']['config'] == (
+        'gpu_ids = [0, 1, 2, 3]\n'
+    )
+    runner = make_runner(
+        tmp_path / 'w', max_iters=3, resume=True, load_from=path
+    )
+    with pytest.raises(RuntimeError, match='Number of GPUs'):
+        runner.train()
     assert not marker.exists()
 
 
@@ -958,6 +982,7 @@ def test_seed_resumably_wraps_epoch_based_default_sampler_configs():
         type='SeededDataset', dataset=dict(type='CocoDataset')
     )
     assert cfg.custom_hooks == [dict(type='SeededRandomnessHook')]
+    assert cfg.train_cfg.type == 'ResumableEpochBasedTrainLoop'
     # Iteration-based loops and other samplers are left as they are.
     cfg = config(type='IterBasedTrainLoop', max_iters=10)
     assert not seed_resumably(cfg)
@@ -970,3 +995,99 @@ def test_resume_refuses_a_bare_state_dict(tmp_path):
     assert 'not a Runner checkpoint' in read_problem(path)
     with pytest.raises(ResumeError, match='epoch_1.pth cannot be read'):
         find_resume_checkpoint(str(tmp_path))
+
+
+# What training scripts commonly keep in real checkpoints.
+class Settings(NamedTuple):
+    lr: float
+    epochs: int
+
+
+@dataclasses.dataclass
+class Options:
+    lr: float = 0.1
+
+
+def test_plain_namespace_and_string_arrays_load(tmp_path):
+    """A script's ``argparse.Namespace`` of plain values loads as one (an
+    attribute bag), numpy string arrays and scalars as themselves."""
+    import argparse
+
+    classes = np.array(['cat', 'dog', 'bird'])
+    args = argparse.Namespace(
+        lr=0.1, name='run', sizes=[1, 2], nested={'a': 1}
+    )
+    path = save_raw(
+        tmp_path / 'x.pth',
+        {'meta': {'dataset_meta': {'classes': classes}, 'args': args,
+                  'tag': np.str_('v1'), 'raw': np.array([b'ab', b'c'])}},
+    )  # fmt: skip
+    meta = load_checkpoint_file(path)['meta']
+    assert meta['args'] == args and type(meta['args']) is argparse.Namespace
+    assert meta['dataset_meta']['classes'].tolist() == ['cat', 'dog', 'bird']
+    assert meta['tag'] == 'v1' and meta['raw'].tolist() == [b'ab', b'c']
+
+
+@pytest.mark.parametrize(
+    'value, name',
+    [
+        (Settings(0.1, 3), 'Settings'),
+        (Options(), 'Options'),
+        (None, 'Options'),  # an argparse.Namespace holding an Options
+    ],
+    ids=['namedtuple', 'dataclass', 'namespace holding an object'],
+)
+def test_other_objects_are_refused_by_name_with_advice(tmp_path, value, name):
+    import argparse
+
+    if value is None:
+        value = argparse.Namespace(options=Options())
+    path = save_raw(tmp_path / 'args.pth', {'state_dict': {}, 'args': value})
+    with pytest.raises(CheckpointRefused) as info:
+        load_checkpoint_file(path)
+    text = str(info.value)
+    assert path in text and f'{name}' in text
+    assert 'weights_only=False' in text and 'plain.pth' in text
+    # resume's reason keeps the whole advice
+    problem = read_problem(path)
+    assert problem.endswith('and use plain.pth')
+
+
+def test_a_small_file_declaring_huge_storages_is_refused(tmp_path):
+    """A legacy-format file of a few hundred bytes declaring 16 GiB: refused
+    before torch allocates anything."""
+    from collections import OrderedDict
+
+    marker = object()
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if obj is marker:
+                return (
+                    'storage',
+                    torch.FloatStorage,
+                    '0',
+                    'cpu',
+                    1 << 32,
+                    None,
+                )
+            return None
+
+    tensor = Reduce(
+        torch._utils._rebuild_tensor_v2,
+        (marker, 0, (1 << 32,), (1,), False, OrderedDict()),
+    )
+    path = tmp_path / 'legacy.pth'
+    with open(path, 'wb') as f:
+        for head in (
+            0x1950A86A20F9469CFC6C,
+            1001,
+            dict(protocol_version=1001, little_endian=True,
+                 type_sizes=dict(short=2, int=4, long=4)),
+        ):  # fmt: skip
+            pickle.dump(head, f, protocol=2)
+        Pickler(f, protocol=2).dump({'state_dict': {'w': tensor}})
+        pickle.dump(['0'], f, protocol=2)
+    assert os.path.getsize(path) < 1000
+    with pytest.raises(CheckpointRefused, match='declaring 4294967296'):
+        load_checkpoint_file(str(path))

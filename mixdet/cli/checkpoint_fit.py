@@ -3,10 +3,11 @@ or exports a random head without a word.)"""
 
 import logging
 
+import torch
 from mmengine.logging import MMLogger
 from torch import nn
 
-from ..converters import compare_keys
+from ..converters import compare_keys, uncopyable_keys
 from ..engine import load_checkpoint_file
 from .config_check import ConfigError, check_checkpoint_file
 
@@ -52,6 +53,32 @@ def read_whole_checkpoint(checkpoint: str) -> object:
     return read_checkpoint(checkpoint, 'checkpoint')
 
 
+def saved_dataset_meta(checkpoint_meta: dict) -> dict:
+    """The checkpoint's ``dataset_meta``, keys in lower case (mmdet 2's
+    checkpoints say ``CLASSES``)."""
+    saved = checkpoint_meta.get('dataset_meta') or {}
+    return {key.lower(): value for key, value in saved.items()}
+
+
+def checkpoint_classes(loaded: object) -> tuple:
+    """The class names a Runner checkpoint was trained with, or ()."""
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    classes = saved_dataset_meta(meta or {}).get('classes')
+    return tuple(str(c) for c in classes) if classes is not None else ()
+
+
+def fit_heads_to_checkpoint(cfg, loaded: object) -> tuple:
+    """Size every head of ``cfg.model`` for the classes the checkpoint was
+    trained with (own data), as ``tools/test.py`` and
+    ``show_predictions.py`` do; returns them (``()`` when it names none)."""
+    from .own_data import set_num_classes
+
+    classes = checkpoint_classes(loaded)
+    if classes:
+        set_num_classes(cfg.model, len(classes))
+    return classes
+
+
 def fitting_state_dict(
     model: nn.Module,
     checkpoint: str,
@@ -95,3 +122,37 @@ def fitting_state_dict(
             'num_classes? (--cfg-options model.bbox_head.num_classes=N)'
         )
     return state, meta
+
+
+def check_copyable(checkpoint: str, name: str = 'load_from') -> None:
+    """Raise :class:`ConfigError` if any tensor of ``checkpoint``'s state
+    dict cannot be copied into a float model (quantized, meta, sparse,
+    complex): mmengine would keep those parameters' random init with only
+    a logged warning. Other shapes are fine here (fine-tuning a head to
+    other classes). URLs are left to mmengine."""
+    if not isinstance(checkpoint, str) or '://' in checkpoint:
+        return
+    check_checkpoint_file(checkpoint, name)
+    state = read_checkpoint(checkpoint, name)
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    if not isinstance(state, dict):
+        raise ConfigError(f'{name} {checkpoint!r} holds no state dict')
+    # a detector's parameters are float, its counters (BN's
+    # num_batches_tracked) integer: compare each value with that kind
+    targets = {
+        key: torch.zeros((), dtype=value.dtype)
+        if value.dtype in (torch.int64, torch.int32, torch.bool)
+        else torch.zeros(())
+        for key, value in state.items()
+        if isinstance(value, torch.Tensor)
+    }
+    bad = uncopyable_keys(targets, state)
+    if bad:
+        raise ConfigError(
+            f'{name} {checkpoint!r}: {len(bad)} not plain dense tensors of '
+            f'a real dtype ({", ".join(bad[:5])}'
+            f'{", ..." if len(bad) > 5 else ""}): mmengine would keep their '
+            'random init. Dequantize / densify them first '
+            '(tensor.dequantize(), .to_dense())'
+        )

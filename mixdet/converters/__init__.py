@@ -5,6 +5,7 @@ from .timm_mixnet import (
     compare_keys,
     convert_timm_mixnet,
     extract_state_dict,
+    uncopyable_keys,
 )
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     'compare_keys',
     'convert_timm_mixnet',
     'extract_state_dict',
+    'uncopyable_keys',
 ]

@@ -170,6 +170,35 @@ def timm_key(key: str, timm_keys) -> str:
     return key if rest is None else rest
 
 
+def uncopyable_keys(expected: dict, actual: dict) -> list[str]:
+    """Keys of both whose value a model cannot copy in: mmengine then logs
+    "While copying the parameter ..." and keeps the random init. Not a
+    tensor; a meta, sparse or quantized tensor; a complex or non-float
+    value for a float parameter."""
+
+    def fits(value, target) -> bool:
+        if not isinstance(value, torch.Tensor):
+            return False
+        if (
+            value.is_meta
+            or value.is_quantized
+            or value.layout != torch.strided
+        ):
+            return False
+        if value.is_complex() and not target.is_complex():
+            return False
+        if target.is_floating_point() and not value.is_floating_point():
+            return False
+        return True
+
+    return sorted(
+        k
+        for k in set(expected) & set(actual)
+        if isinstance(expected[k], torch.Tensor)
+        and not fits(actual[k], expected[k])
+    )
+
+
 def compare_keys(expected: dict, actual: dict, timm_keys=None) -> list[str]:
     """Differences between two state dicts' keys and shapes, as sentences
     (empty when they match).
@@ -191,21 +220,13 @@ def compare_keys(expected: dict, actual: dict, timm_keys=None) -> list[str]:
         for k in set(expected) & set(actual)
         if tuple(expected[k].shape) != tuple(getattr(actual[k], 'shape', ()))
     )
-    # Values a model cannot copy in (mmengine only logs a warning and keeps
-    # the random init): not a tensor, meta / sparse tensors.
-    uncopyable = sorted(
-        name(k)
-        for k in set(expected) & set(actual)
-        if not isinstance(actual[k], torch.Tensor)
-        or actual[k].is_meta
-        or actual[k].layout != torch.strided
-    )
+    uncopyable = sorted(name(k) for k in uncopyable_keys(expected, actual))
     problems = []
     for name, items in (
         ('missing', missing),
         ('unexpected', unexpected),
         ('wrong shape', shapes),
-        ('not dense tensors', uncopyable),
+        ('not plain dense tensors of a real dtype', uncopyable),
     ):
         if items:
             problems.append(f'{len(items)} {name}: {", ".join(items)}')

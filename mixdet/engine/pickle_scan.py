@@ -25,6 +25,7 @@ class Scan(NamedTuple):
     named: frozenset
     called: frozenset
     inflated: Optional[tuple] = None
+    declared: int = 0  # storage elements the pickle declares (>= 1 byte each)
 
 
 # A zip record may decompress to at most this much more than it stores
@@ -39,20 +40,47 @@ class _Mark:
     pass
 
 
+class _Const(NamedTuple):
+    """A constant the pickle pushed (an int or a string)."""
+
+    value: Any
+
+
+_CONSTS = (
+    'INT BININT BININT1 BININT2 LONG LONG1 LONG4 STRING BINSTRING '
+    'SHORT_BINSTRING UNICODE SHORT_BINUNICODE BINUNICODE BINUNICODE8'
+).split()
+
+
+def _storage_elements(pid: Any) -> int:
+    """The element count a persistent id ``('storage', type, key,
+    location, numel[, view])`` declares (torch allocates it before
+    reading)."""
+    if (
+        isinstance(pid, tuple)
+        and len(pid) in (5, 6)
+        and pid[0] == _Const('storage')
+        and isinstance(pid[4], _Const)
+        and type(pid[4].value) is int
+    ):
+        return max(0, pid[4].value)
+    return 0
+
+
 def _global_name(arg: str) -> str:
     module, name = arg.split(' ', 1)
     return f'{"builtins" if module == "__builtin__" else module}.{name}'
 
 
-def scan_pickles(stream: IO[bytes], count: int) -> tuple[set, set]:
+def scan_pickles(stream: IO[bytes], count: int) -> tuple[set, set, int]:
     """The globals named and called in the next ``count`` pickles of
-    ``stream``.
+    ``stream``, and the storage elements they declare.
 
     Raises:
         ValueError: A malformed pickle (one torch's unpickler would refuse
             too, or one that does not follow the stack rules).
     """
-    named, called = set(), set()
+    named, called, declared = set(), set(), 0
     for _ in range(count):
         stack: list = []
         memo: dict = {}
@@ -75,9 +103,37 @@ def scan_pickles(stream: IO[bytes], count: int) -> tuple[set, set]:
                 stack.append(stack[-1])
             elif name == 'MARK':
                 stack.append(_Mark)
+            elif name in _CONSTS:
+                stack.append(_Const(arg))
+            elif name in ('TUPLE1', 'TUPLE2', 'TUPLE3', 'TUPLE'):
+                items = _pop_items(stack, name)
+                stack.append(tuple(items))
+            elif name == 'BINPERSID':
+                if not stack:
+                    raise ValueError('BINPERSID on a short stack')
+                declared += _storage_elements(stack.pop())
+                stack.append(None)
             else:
                 _apply(stack, opcode)
-    return named, called
+    return named, called, declared
+
+
+def _pop_items(stack: list, name: str) -> list:
+    """The items a TUPLE opcode takes off the stack (after a mark, or the
+    last 1 to 3)."""
+    if name == 'TUPLE':
+        if _Mark not in stack:
+            raise ValueError('TUPLE without a mark')
+        at = len(stack) - 1 - stack[::-1].index(_Mark)
+        items = stack[at + 1 :]
+        del stack[at:]
+        return items
+    count = int(name[-1])
+    if count > len(stack):
+        raise ValueError(f'{name} on a short stack')
+    items = stack[len(stack) - count :]
+    del stack[len(stack) - count :]
+    return items
 
 
 def _apply(stack: list, opcode: pickletools.OpcodeInfo) -> None:
@@ -117,8 +173,8 @@ def scan_checkpoint(file: Union[str, os.PathLike, IO[bytes]]) -> Scan:
                 raise zipfile.BadZipFile('a zip without its directory')
             stream.seek(-4, io.SEEK_CUR)
             # magic number, protocol, system info, then the checkpoint
-            named, called = scan_pickles(stream, 4)
-        return Scan(frozenset(named), frozenset(called))
+            named, called, declared = scan_pickles(stream, 4)
+        return Scan(frozenset(named), frozenset(called), None, declared)
     finally:
         if start is not None:
             file.seek(start)
@@ -136,5 +192,7 @@ def _scan_zip(file: Any) -> Scan:
         pickles = [n for n in archive.namelist() if n.endswith('data.pkl')]
         if len(pickles) != 1:
             raise ValueError(f'{len(pickles)} data.pkl records')
-        named, called = scan_pickles(io.BytesIO(archive.read(pickles[0])), 1)
-    return Scan(frozenset(named), frozenset(called))
+        named, called, declared = scan_pickles(
+            io.BytesIO(archive.read(pickles[0])), 1
+        )
+    return Scan(frozenset(named), frozenset(called), None, declared)

@@ -14,7 +14,7 @@ import zipfile
 from typing import Optional
 
 from .checkpoint_hook import remove_stale_partials
-from .safe_load import load_checkpoint_file
+from .safe_load import CheckpointRefused, load_checkpoint_file
 
 # mmengine's CheckpointHook names: epoch_N.pth, iter_N.pth.
 _STEP = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
@@ -43,6 +43,8 @@ def read_problem(path: str) -> Optional[str]:
     or its ``meta`` epoch / iter is not a count (None: it can)."""
     try:
         checkpoint = load_checkpoint_file(path, map_location='cpu')
+    except CheckpointRefused as error:  # whole: it ends with the advice
+        return ' '.join(str(error).split())
     except Exception as error:  # torch raises many kinds for a bad file
         text = ' '.join(str(error).split())
         return f'{type(error).__name__}: {text[:300]}'

@@ -46,6 +46,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import threading
 import zipfile
 from typing import IO, Any, Callable, Iterator, Optional, Union
@@ -71,26 +72,53 @@ def _refuse(message: str) -> CheckpointRefused:
     return CheckpointRefused(f'refused checkpoint content: {message}')
 
 
+# Fixed-width strings (class names in ``dataset_meta`` as a numpy array):
+# 'U<n>' (4 bytes a character) and 'S<n>' (bytes), n up to this.
+MAX_STRING_LENGTH = 1 << 16
+_STRING_DTYPE = re.compile(r'^[US]([1-9][0-9]{0,5})$')
+
+
+def _string_dtype(code: Any) -> Optional[np.dtype]:
+    match = _STRING_DTYPE.match(code) if isinstance(code, str) else None
+    if match and int(match[1]) <= MAX_STRING_LENGTH:
+        return np.dtype(code)
+    return None
+
+
 class DTypeState:
-    """Stand-in for ``numpy.dtype(code, align, copy)``: numeric only."""
+    """Stand-in for ``numpy.dtype(code, align, copy)``: numeric and
+    fixed-width string dtypes only."""
 
     value = None  # stays None if a crafted file skips __init__
 
     def __init__(self, code: str, align: bool = False, copy: bool = True):
-        if not isinstance(code, str) or code not in NUMERIC_DTYPES:
+        if isinstance(code, str) and code in NUMERIC_DTYPES:
+            self.value = np.dtype(code)
+        else:
+            self.value = _string_dtype(code)
+        if self.value is None:
             raise _refuse(
-                f'numpy dtype {code!r} (allowed: {sorted(NUMERIC_DTYPES)})'
+                f'numpy dtype {code!r} (allowed: {sorted(NUMERIC_DTYPES)}, '
+                "'U<n>', 'S<n>')"
             )
-        self.value = np.dtype(code)
 
     def __setstate__(self, state: Any) -> None:
-        # A numeric dtype pickles (3, byteorder, None, None, None, -1, -1, 0).
+        # A numeric dtype pickles (3, byteorder, None, None, None, -1, -1, 0);
+        # a string one (3, byteorder, None, None, None, size, align, flags).
+        if self.value is not None and self.value.kind in 'US':
+            tail = (
+                self.value.itemsize,
+                self.value.alignment,
+                self.value.flags,
+            )
+        else:
+            tail = (-1, -1, 0)
         if (
             not isinstance(state, tuple)
             or len(state) != 8
             or state[0] not in (3, 4)
             or state[1] not in ('<', '>', '|', '=')
-            or state[2:] != (None, None, None, -1, -1, 0)
+            or state[2:] != (None, None, None, *tail)
             or self.value is None
         ):
             raise _refuse(f'numpy dtype state {state!r}')
@@ -204,7 +232,14 @@ class Reference:
     imported, never called. After loading, a reference is either resolved
     (only the names in :data:`RESOLVABLE`) or dropped where it is inert (a
     ``HistoryBuffer``'s pickled statistics methods); anywhere else the file
-    is refused, naming it."""
+    is refused, naming it. An object of the class it names (pickle's
+    NEWOBJ: an ``argparse.Namespace``, a dataclass, a namedtuple) becomes
+    an :class:`ObjectState`."""
+
+    def __new__(cls, *args, **kwargs):
+        if isinstance(cls, Reference):  # NEWOBJ: ``cls.__new__(cls, *args)``
+            return ObjectState(cls.name, args)
+        return super().__new__(cls)
 
     def __init__(self, name: str):
         self.name = name
@@ -214,6 +249,42 @@ class Reference:
 
     def __repr__(self) -> str:
         return f'Reference({self.name!r})'
+
+
+class ObjectState:
+    """An object of a class a checkpoint names, as data: the class name,
+    its constructor arguments and its state. Only :data:`PLAIN_BAGS` are
+    rebuilt (from plain values); any other is refused, naming its class."""
+
+    def __init__(self, name: str, args: tuple):
+        self.name, self.args, self.state = name, args, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+# Classes that are only a bag of attributes: a training script's ``args``.
+PLAIN_BAGS = ('argparse.Namespace',)
+
+
+def _rebuild_object(obj: ObjectState, memo: dict) -> Any:
+    """A :data:`PLAIN_BAGS` object with plain attributes; else refused."""
+    state = obj.state
+    if (
+        obj.name not in PLAIN_BAGS
+        or obj.args
+        or not isinstance(state, dict)
+        or not all(isinstance(k, str) and k.isidentifier() for k in state)
+    ):
+        raise _refuse(
+            f'an object of class {obj.name} (mixdet loads plain data only: '
+            'keep vars(obj) or obj._asdict(), a dict, in the checkpoint)'
+        )
+    import argparse
+
+    return argparse.Namespace(
+        **{key: _to_plain(value, memo) for key, value in state.items()}
+    )
 
 
 # The only references that are resolved to the real object: the annealing
@@ -265,6 +336,7 @@ def _stand_ins() -> dict:
         # The unpickler BUILDs these; their own names resolve to nothing
         # more than their validating __setstate__.
         f'{__name__}.ArrayState': ArrayState,
+        f'{__name__}.ObjectState': ObjectState,
     }
 
 
@@ -307,6 +379,7 @@ def _install_thread_allow_list() -> None:
 _BARE = (
     ArrayToken,
     ArrayState,
+    ObjectState,
     DTypeState,
     HistoryBufferState,
     reconstruct,
@@ -362,6 +435,8 @@ def _to_plain(obj: Any, memo: dict) -> Any:
         memo[id(obj)] = obj.build()
     elif isinstance(obj, Reference):
         memo[id(obj)] = _resolve(obj)
+    elif isinstance(obj, ObjectState):
+        memo[id(obj)] = _rebuild_object(obj, memo)
     elif isinstance(obj, dict):  # dict, OrderedDict, Counter: in place
         memo[id(obj)] = obj
         for key, value in obj.items():
@@ -408,16 +483,70 @@ CONFIG_TEXT_KEYS = (
 def drop_config_text(checkpoint: Any) -> list[str]:
     """Remove every config text mmengine or mmdet would execute from
     ``checkpoint`` (see :data:`CONFIG_TEXT_KEYS`); returns what it removed,
-    as ``meta.cfg``-style names."""
+    as ``meta.cfg``-style names. ``meta['config']`` keeps the plain values
+    ``Runner.resume`` checks (:data:`RESUME_CHECKED`), read without running
+    anything and written back as literals."""
     removed = []
     for *path, key in CONFIG_TEXT_KEYS:
         holder = checkpoint
         for part in path:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and key in holder:
-            del holder[key]
+            text = holder.pop(key)
             removed.append('.'.join([*path, key]))
+            if path == ['meta'] and key == 'config':
+                kept = plain_assignments(text, RESUME_CHECKED)
+                if kept:
+                    holder[key] = ''.join(
+                        f'{name} = {value!r}\n' for name, value in kept.items()
+                    )
     return removed
+
+
+# What mmengine's ``Runner.resume`` reads from the checkpoint's config text:
+# the GPU ids of the run (refused on another GPU count without
+# auto_scale_lr).
+RESUME_CHECKED = ('gpu_ids',)
+
+
+def plain_assignments(text: Any, names: tuple) -> dict:
+    """The top-level ``name = <literal>`` assignments of config ``text``
+    for ``names`` (``range(a, b)`` as a list, as mmcv wrote ``gpu_ids``);
+    parsed, never executed. Anything else is left out."""
+    import ast
+
+    if not isinstance(text, str):
+        return {}
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    found = {}
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in names
+        ):
+            continue
+        value = node.value
+        try:
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == 'range'
+                and not value.keywords
+                and len(value.args) <= 3
+            ):
+                bounds = [ast.literal_eval(a) for a in value.args]
+                if all(type(b) is int and abs(b) < 1 << 16 for b in bounds):
+                    found[node.targets[0].id] = list(range(*bounds))
+            else:
+                found[node.targets[0].id] = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError):
+            continue
+    return found
 
 
 def load_checkpoint_file(
@@ -446,14 +575,16 @@ def load_checkpoint_file(
                 file, map_location=map_location, weights_only=True
             )
         checkpoint = _to_plain(checkpoint, {})
-    except pickle.UnpicklingError as error:
+    except (pickle.UnpicklingError, TypeError) as error:
+        # TypeError: a global used in a way the unpickler cannot follow
         raise CheckpointRefused(
             f'{_name(file)} holds more than plain data (tensors, '
-            'numbers, strings, containers, numeric numpy arrays, '
-            f'HistoryBuffer logs): {_reason(error)}. mixdet never '
-            'loads such a file. If you trust it: '
-            'torch.load(path, weights_only=False), then torch.save the '
-            "plain state dict you need (e.g. ckpt['state_dict'])"
+            'numbers, strings, containers, numeric or string numpy arrays, '
+            f'HistoryBuffer logs, argparse.Namespace): {_reason(error)}. '
+            'mixdet never loads such a file. If you trust it: '
+            f'ckpt = torch.load({_name(file)!r}, weights_only=False), then '
+            "torch.save({'state_dict': ckpt['state_dict']}, 'plain.pth') "
+            'and use plain.pth'
         ) from None
     removed = drop_config_text(checkpoint)
     if removed:
@@ -505,6 +636,12 @@ def _named_globals(file: Any) -> list[str]:
     if scan.inflated:
         name, stored, size = scan.inflated
         raise _refuse(f'record {name} expands from {stored} to {size} bytes')
+    size = _file_size(file)
+    if size is not None and scan.declared > size:
+        raise _refuse(
+            f'storages declaring {scan.declared} bytes in a file of {size} '
+            'bytes (a crafted or cut-short file)'
+        )
     allocating = sorted(scan.called & ALLOCATING_CALLS)
     if allocating:
         raise _refuse(
@@ -512,6 +649,19 @@ def _named_globals(file: Any) -> list[str]:
             'number in the file; a Runner checkpoint never calls it)'
         )
     return sorted(scan.named)
+
+
+def _file_size(file: Any) -> Optional[int]:
+    """The size of a path or seekable file object, or None."""
+    try:
+        if isinstance(file, (str, os.PathLike)):
+            return os.path.getsize(file)
+        here = file.tell()
+        size = file.seek(0, os.SEEK_END)
+        file.seek(here)
+        return size
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
 def _name(file: Any) -> str:
