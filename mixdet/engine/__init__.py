@@ -2,6 +2,7 @@
 that replays exactly."""
 
 from .checkpoint_hook import AtomicCheckpointHook
+from .resumable_loop import ResumableEpochBasedTrainLoop
 from .resume import (
     ResumeError,
     find_resume_checkpoint,
@@ -24,6 +25,7 @@ from .seeded_randomness import (
 __all__ = [
     'AtomicCheckpointHook',
     'CheckpointRefused',
+    'ResumableEpochBasedTrainLoop',
     'ResumeError',
     'SeededDataset',
     'SeededRandomnessHook',

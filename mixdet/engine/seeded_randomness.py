@@ -17,9 +17,12 @@ Here every draw is keyed by position instead of carried state:
   ``(seed, epoch, index)`` before each sample goes through the pipeline, in
   whichever process it runs;
 - :class:`SeededRandomnessHook` seeds them from ``(seed, iter)`` before each
-  training step, and tells the sampler where a resumed epoch starts.
+  training step, and keeps torch's CPU thread count in the checkpoints (a
+  resumed run uses the same);
+- :class:`~.resumable_loop.ResumableEpochBasedTrainLoop` starts a resumed
+  epoch after the batches its checkpoint has trained.
 
-:func:`seed_resumably` applies all three to a config (``tools/train.py``
+:func:`seed_resumably` applies them to a config (``tools/train.py``
 does, for epoch-based configs with mmengine's ``DefaultSampler``).
 """
 
@@ -47,7 +50,9 @@ def seed_all(*key: Any) -> None:
 class SeededSampler(DefaultSampler):
     """``DefaultSampler`` whose indices carry the epoch
     (``epoch * len(dataset) + index``, for :class:`SeededDataset`), and
-    that can start an epoch ``skip`` samples in (a resumed epoch)."""
+    that can start an epoch ``skip`` samples in (a resumed epoch, set by
+    :class:`ResumableEpochBasedTrainLoop`). Its length stays the whole
+    epoch's, so that progress is counted within the epoch."""
 
     skip = 0
 
@@ -55,9 +60,6 @@ class SeededSampler(DefaultSampler):
         offset = self.epoch * len(self.dataset)
         indices = list(super().__iter__())[self.skip :]
         return iter([offset + i for i in indices])
-
-    def __len__(self) -> int:
-        return super().__len__() - self.skip
 
     def set_epoch(self, epoch: int) -> None:
         if epoch != self.epoch:
@@ -110,19 +112,45 @@ class SeededRandomnessHook(Hook):
         if isinstance(dataset, SeededDataset):
             dataset.seed = runner.seed
 
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # what else bit-identity needs: the float sums of a CPU run depend
+        # on torch's thread count
+        checkpoint.setdefault('meta', {})['torch_threads'] = (
+            torch.get_num_threads()
+        )
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        sampler = runner.train_dataloader.sampler
-        meta = checkpoint.get('meta', {})
-        if not isinstance(sampler, SeededSampler) or 'iter' not in meta:
-            return
-        sampler.set_epoch(meta['epoch'])
-        per_epoch = len(runner.train_dataloader)
-        done = meta['iter'] - meta['epoch'] * per_epoch
-        if 0 < done < per_epoch:
-            sampler.skip = done * runner.train_dataloader.batch_size
+        if getattr(runner, '_resume', False):  # not for load_from
+            meta = checkpoint.get('meta') or {}
+            restore_threads(meta.get('torch_threads'))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
         seed_all('step', runner.seed, runner.iter)
+
+
+def restore_threads(saved: Optional[int]) -> None:
+    """On resume, use the torch thread count of the run being continued
+    (saved in its checkpoints), saying so in one line; a count the user
+    chose with ``OMP_NUM_THREADS`` stays, with a line saying that the
+    result may then differ in the last bits."""
+    import os
+
+    current = torch.get_num_threads()
+    if type(saved) is not int or saved < 1 or saved == current:
+        return
+    if 'OMP_NUM_THREADS' in os.environ or torch.cuda.is_available():
+        print(
+            f'resume: torch uses {current} CPU threads, the run it continues '
+            f'used {saved}: the weights may differ from an uninterrupted '
+            'run in the last bits (float sums in another order)'
+        )
+        return
+    torch.set_num_threads(saved)
+    print(
+        f'resume: torch uses {saved} CPU threads, as the run it continues '
+        'did (bit-identical results need the same count; set '
+        'OMP_NUM_THREADS to choose)'
+    )
 
 
 def seed_resumably(cfg: Any) -> bool:
@@ -133,11 +161,16 @@ def seed_resumably(cfg: Any) -> bool:
     if not loader or train.get('type', 'EpochBasedTrainLoop') not in (
         'EpochBasedTrainLoop',
         'mmengine.EpochBasedTrainLoop',
+        'ResumableEpochBasedTrainLoop',
     ):
         return False
     sampler = loader.get('sampler') or {}
     if sampler.get('type') not in ('DefaultSampler', 'SeededSampler'):
         return False
+    train = cfg.get('train_cfg')
+    if train is not None:
+        train['type'] = 'ResumableEpochBasedTrainLoop'
+
     if sampler['type'] == 'DefaultSampler':
         sampler['type'] = 'SeededSampler'
         loader['dataset'] = dict(
