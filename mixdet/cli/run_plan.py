@@ -134,18 +134,32 @@ def busy_cores(seconds: float = 0.25) -> Optional[float]:
     return cores * (1 - (idle1 - idle0) / (total1 - total0))
 
 
+def passive_waiting() -> bool:
+    """Whether OpenMP's threads sleep while they wait
+    (``OMP_WAIT_POLICY=PASSIVE``, which ``tools/train.py`` and
+    ``tools/test.py`` set before torch loads)."""
+    return os.environ.get('OMP_WAIT_POLICY', '').upper() == 'PASSIVE'
+
+
 def cpu_threads() -> Optional[tuple[int, str]]:
     """(intra-op threads for a CPU run, why), or None to leave torch's
     choice: the user set ``OMP_NUM_THREADS``, or a GPU trains.
 
-    torch's threads spin while they wait: beside other work on the same
-    cores they contend. On a 2-core CPU one epoch of the demo took 41 s
-    with 2 threads and 60 s with 1 when the machine was idle, but 170 s
-    with 2 and 85 s with 1 beside a 2-thread process: so torch gets the
-    cores that other work leaves idle now, at least one."""
+    Threads that spin while they wait (OpenMP's default) contend with other
+    work on the same cores: then torch gets the cores other work leaves
+    idle now, at least one. Threads that sleep (passive waiting) do not:
+    then torch gets every core, which was faster idle and beside a 2-thread
+    process alike (docs/performance.md, measured with
+    tools/analysis/benchmark_threads.py), whenever that process starts."""
     if 'OMP_NUM_THREADS' in os.environ or torch.cuda.is_available():
         return None
     cores = len(os.sched_getaffinity(0))
+    if passive_waiting():
+        return cores, (
+            f'{cores} cores; its threads sleep while they wait '
+            '(OMP_WAIT_POLICY=PASSIVE), so other work on them slows it '
+            'about 2x; set OMP_NUM_THREADS to choose'
+        )
     busy = busy_cores()
     if busy is None:
         return None
