@@ -44,7 +44,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 
 # The edit loop: everything but the tests marked slow (training, compile,
-# tools in subprocesses), about 3 minutes on 2 cores. CI runs `make test`.
+# tools in subprocesses), docs/install.md says how long. CI runs `make test`.
 test-fast: $(STAMP)
 	$(PY) -m ruff check mixdet tools tests configs
 	$(PY) -m pytest tests -m "not slow"
@@ -62,8 +62,8 @@ demo: $(STAMP)
 		--work-dir $(DEMO_DIR)
 	$(PY) tools/misc/show_predictions.py $(DEMO_CONFIG) \
 		$$(cat $(DEMO_DIR)/last_checkpoint) --images data/shapes/val \
-		--out $(DEMO_DIR)/predictions.png
-	$(PY) tools/analysis/plot_curves.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
+		--out $(DEMO_DIR)/predictions.png --force
+	$(PY) tools/analysis/plot_curves.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png --force
 	@echo "demo done: $(DEMO_DIR)/metrics.json, $(DEMO_DIR)/predictions.png, $(DEMO_DIR)/curves.png"
 
 lint: $(STAMP)

@@ -52,7 +52,7 @@ def test_files_folders_and_globs(images, three_class_checkpoint, tmp_path):
         'gray.jpg',
         'wide.jpg',
     ]
-    with pytest.raises(tool.ConfigError, match="--images .*nope"):
+    with pytest.raises(tool.ConfigError, match='--images .*nope'):
         tool.find_images([str(images / 'nope*.jpg')])
 
 
@@ -114,3 +114,57 @@ def test_each_image_keeps_its_aspect_ratio():
     )
     picture = tool.grid([wide, np.zeros((100, 40, 3), np.uint8)])
     assert picture.shape == (100, 400, 3)
+
+
+def test_out_never_destroys_a_file(
+    images, three_class_checkpoint, tmp_path, capsys, monkeypatch
+):
+    """--out: an existing file only with --force, never through a link
+    (nor creating a dangling link's target), and a failed write (a full
+    disk) keeps the old picture and exits non-zero."""
+
+    def run(out, *extra):
+        code = tool.main(
+            [DEMO_CONFIG, three_class_checkpoint, '--images',
+             str(images / 'wide.jpg'), '--out', str(out), *extra]
+        )  # fmt: skip
+        return code, capsys.readouterr()
+
+    out = tmp_path / 'grid.png'
+    out.write_bytes(b'old picture')
+    code, printed = run(out)
+    assert code == 1 and '--force' in printed.err
+    assert out.read_bytes() == b'old picture'
+    unrelated = tmp_path / 'notes.png'
+    unrelated.write_bytes(b'unrelated')
+    link = tmp_path / 'link.png'
+    link.symlink_to(unrelated)
+    code, printed = run(link, '--force')
+    assert code == 1 and 'symbolic link' in printed.err
+    assert unrelated.read_bytes() == b'unrelated'
+    dangling = tmp_path / 'dangling.png'
+    dangling.symlink_to(tmp_path / 'target.png')
+    code, printed = run(dangling, '--force')
+    assert code == 1 and not (tmp_path / 'target.png').exists()
+
+    import errno
+
+    from mixdet.engine import atomic
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(atomic.os, 'fsync', full_disk)
+    code, printed = run(out, '--force')
+    assert code == 1 and 'No space left' in printed.err
+    assert 'wrote' not in printed.out
+    assert out.read_bytes() == b'old picture'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'dangling.png',
+        'grid.png',
+        'link.png',
+        'notes.png',
+    ]
+    monkeypatch.undo()
+    code, printed = run(out, '--force')
+    assert code == 0 and cv2.imread(str(out)).shape == (60, 160, 3)

@@ -60,7 +60,7 @@ def tiny_run_options(root: str, epochs: int) -> list[str]:
 PINNED_THREADS = dict(os.environ, OMP_NUM_THREADS='2')
 
 
-def run_train(work_dir, options, *extra, wait=True):
+def run_train(work_dir, options, *extra, wait=True, env=None):
     cmd = [
         sys.executable,
         os.path.join(REPO_DIR, 'tools', 'train.py'),
@@ -80,7 +80,11 @@ def run_train(work_dir, options, *extra, wait=True):
             stderr=subprocess.DEVNULL,
         )
     return subprocess.run(
-        cmd, cwd=REPO_DIR, capture_output=True, text=True, env=PINNED_THREADS
+        cmd,
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        env=PINNED_THREADS if env is None else env,
     )
 
 
@@ -123,13 +127,62 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_data):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1, iter: 6' in log
-    # the rest of epoch 2 only: iterations 7 and 8, then epoch 3
-    assert 'Epoch(train) [2][2/2]' in log and 'Epoch(train) [2][3/' not in log
-    a = final_weights(tmp_path / 'straight')
-    b = final_weights(crashed)
+    # the rest of epoch 2 only: iterations 7 and 8, counted in the epoch
+    assert 'Epoch(train) [2][3/4]' in log and 'Epoch(train) [2][4/4]' in log
+    assert (
+        'Epoch(train) [2][1/' not in log and 'Epoch(train) [2][2/' not in log
+    )
+    assert_same_weights(tmp_path / 'straight', crashed)
+
+
+def assert_same_weights(a_dir, b_dir):
+    a, b = final_weights(a_dir), final_weights(b_dir)
     assert list(a) == list(b)
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.slow
+def test_resume_at_an_epochs_end_trains_the_next_epoch(tmp_path, tiny_data):
+    """An iteration checkpoint saved at an epoch's last iteration: the
+    resumed run goes on with the next epoch (not the same one again) and
+    ends where the uninterrupted run did, bit-identical, using the thread
+    count kept in the checkpoint; resuming the finished run trains
+    nothing."""
+    import shutil
+
+    epochs = 3  # 4 iterations an epoch: iter_8 ends epoch 2
+    options = tiny_run_options(tiny_data, epochs) + [
+        'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=4',
+    ]
+    straight = tmp_path / 'straight'
+    one_thread = dict(PINNED_THREADS, OMP_NUM_THREADS='1')
+    assert run_train(straight, options, env=one_thread).returncode == 0
+    saved = load_checkpoint_file(str(straight / 'iter_8.pth'))['meta']
+    assert saved['torch_threads'] == 1
+    # as if killed right after iter_8.pth was written
+    crashed = tmp_path / 'crashed'
+    crashed.mkdir()
+    shutil.copy(straight / 'iter_8.pth', crashed)
+    (crashed / 'last_checkpoint').write_text(str(crashed / 'iter_8.pth'))
+    free = {k: v for k, v in PINNED_THREADS.items() if k != 'OMP_NUM_THREADS'}
+    resumed = run_train(crashed, options, '--resume', env=free)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    if 'CPU threads: torch uses 2' in log:  # an idle machine
+        assert (
+            'resume: torch uses 1 CPU threads, as the run it continues' in log
+        )
+    assert 'Epoch(train) [2][' not in log
+    assert 'Epoch(train) [3][1/4]' in log and 'Epoch(train) [3][4/4]' in log
+    assert not (crashed / 'iter_16.pth').exists()
+    assert_same_weights(straight, crashed)
+    # a finished run, resumed: nothing more is trained
+    again = run_train(straight, options, '--resume', env=one_thread)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert 'Epoch(train) [' not in again.stdout + again.stderr
+    assert not (straight / 'iter_16.pth').exists()
 
 
 @pytest.mark.slow
@@ -323,7 +376,21 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
     )
 
 
-@pytest.mark.parametrize('kind', ['meta', 'sparse'])
+def _uncopyable(tensor, kind):
+    """``tensor`` of the same shape in a form a model cannot copy in."""
+    if kind == 'meta':
+        return torch.empty(tensor.shape, device='meta')
+    if kind == 'sparse':
+        return tensor.to_sparse()
+    if kind == 'quantized':
+        return torch.quantize_per_tensor(tensor, 0.01, 0, torch.qint8)
+    return tensor.to(torch.complex64)
+
+
+UNCOPYABLE = ['meta', 'sparse', 'quantized', 'complex']
+
+
+@pytest.mark.parametrize('kind', UNCOPYABLE)
 def test_test_tool_refuses_weights_that_cannot_be_copied(
     tmp_path, capsys, tiny_data, kind
 ):
@@ -336,21 +403,27 @@ def test_test_tool_refuses_weights_that_cannot_be_copied(
     register_all_modules()
     state = MODELS.build(Config.fromfile(DEMO_CONFIG).model).state_dict()
     key = 'bbox_head.cls_convs.0.1.weight'
-    state[key] = (
-        torch.empty(state[key].shape, device='meta')
-        if kind == 'meta'
-        else state[key].to_sparse()
-    )
+    state[key] = _uncopyable(state[key], kind)
     checkpoint = tmp_path / f'{kind}.pth'
     torch.save({'state_dict': state}, checkpoint)
     check_error(
         tmp_path,
         capsys,
         data_options(tiny_data),
-        'not dense tensors',
+        'not plain dense tensors of a real dtype',
         key,
         tool='test.py',
         args=[str(checkpoint)],
+    )
+    # training from it (load_from) is refused too, before the work dir;
+    # a head of another shape (fine-tuning to other classes) is not
+    check_error(
+        tmp_path,
+        capsys,
+        data_options(tiny_data) + [f'load_from={checkpoint}'],
+        'load_from',
+        'not plain dense tensors of a real dtype',
+        key,
     )
 
 
@@ -426,6 +499,20 @@ def test_own_data_in_one_command(tmp_path, tiny_data):
             ],
             ["--classes ['circle'] are not categories", "'rectangle'"],
         ),
+        (
+            [
+                '--data-root',
+                '{root}',
+                '--train-ann',
+                'instances_train.json',
+                '--val-ann',
+                'instances_val.json',
+                '--classes',
+                'ellipse',
+                'ellipse',
+            ],  # fmt: skip
+            ["--classes names ['ellipse'] more than once"],
+        ),
     ],
 )
 def test_own_data_argument_errors(tmp_path, capsys, tiny_data, extra, words):
@@ -455,10 +542,12 @@ def test_a_run_inside_its_warmup_is_warned_before_it_starts(
         'learning-rate warmup ends at iteration 500 (param_scheduler.0.end)'
     ) in out
     assert 'train_cfg.max_epochs or train_dataloader.dataset.times' in out
-    # CPU: torch gets the cores other work leaves idle, and says so
+    # CPU: torch gets every core, its threads waiting passively (as the
+    # tool set OMP_WAIT_POLICY when it was loaded), and says so
     cores = len(os.sched_getaffinity(0))
-    assert 'CPU threads: torch uses ' in out
-    assert f'({cores} cores, ' in out and 'busy with other work' in out
+    line = f'CPU threads: torch uses {cores} ({cores} cores; its threads '
+    assert line in out
+    assert 'sleep while they wait' in out
     # the first loss line within a few iterations on a CPU
     assert cfg.default_hooks.logger.interval == 4
     # long enough: no warning; an interval the user sets stays
@@ -492,6 +581,7 @@ def test_threads_are_the_cores_other_work_leaves(monkeypatch):
     from mixdet.cli import run_plan
 
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')  # spinning threads
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
     for busy, threads in ((0.1, 4), (1.6, 2), (3.9, 1), (8.0, 1)):
         monkeypatch.setattr(run_plan, 'busy_cores', lambda b=busy: b)
@@ -514,3 +604,69 @@ def test_browse_dataset_draws_each_image_once_and_ends(tiny_data, tmp_path):
     drawn = sorted(os.listdir(out))
     assert len(drawn) == 16
     assert all(name.endswith('.jpg') for name in drawn)
+    # again: only with --force; never into the dataset's own image folder
+    args = [DEMO_CONFIG, '--output-dir', str(out), '--num', '100',
+            '--cfg-options', *options]  # fmt: skip
+    assert browse.main(args) == 1
+    assert browse.main(args + ['--force']) == 0
+    images = os.path.join(tiny_data, 'train')
+    before = {n: os.path.getmtime(os.path.join(images, n))
+              for n in os.listdir(images)}  # fmt: skip
+    args[2] = images
+    assert browse.main(args + ['--force']) == 1
+    assert before == {n: os.path.getmtime(os.path.join(images, n))
+                      for n in os.listdir(images)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    'option, words',
+    [
+        ('train_cfg.max_epochs=nan',
+         'train_cfg.max_epochs=nan: expected a whole number >= 1'),
+        ('train_cfg.max_epochs=inf', 'train_cfg.max_epochs=inf'),
+        ('train_cfg.max_epochs=0', 'train_cfg.max_epochs=0'),
+        ('train_cfg.max_epochs=-1', 'train_cfg.max_epochs=-1'),
+        ('train_dataloader.batch_size=0', 'train_dataloader.batch_size=0'),
+        ('train_dataloader.dataset.times=0',
+         'train_dataloader.dataset.times=0'),
+        ('param_scheduler.0.end=nan', 'param_scheduler.0.end=nan'),
+        ('optim_wrapper.optimizer.lr=inf',
+         'optim_wrapper.optimizer.lr=inf: expected a finite number > 0'),
+        ('test_dataloader.dataset.pipeline.1.scale=(40000,40000)',
+         'expected sides from 1 to 8192'),
+    ],
+)  # fmt: skip
+def test_numbers_that_are_not_numbers_are_one_error(
+    tmp_path, capsys, tiny_data, option, words
+):
+    """Each number the tools read, refused in one line before the work dir
+    (a traceback, "-2 iterations" with exit 0, NaN checkpoints or a 4.8 GB
+    allocation otherwise)."""
+    check_error(tmp_path, capsys, data_options(tiny_data) + [option], words)
+
+
+def test_tools_wait_passively_and_take_every_core(monkeypatch):
+    """tools/train.py and tools/test.py set OMP_WAIT_POLICY=PASSIVE before
+    anything loads torch (so OpenMP reads it); with it, every core is
+    torch's, however busy the machine is when the run starts."""
+    import ast
+
+    from mixdet.cli import run_plan
+
+    for name in ('train.py', 'test.py'):
+        tree = ast.parse(open(os.path.join(REPO_DIR, 'tools', name)).read())
+        body = [n for n in tree.body if not isinstance(n, ast.Expr)
+                or 'OMP_WAIT_POLICY' in ast.unparse(n)]  # fmt: skip
+        first = next(
+            i
+            for i, n in enumerate(body)
+            if 'OMP_WAIT_POLICY' in ast.unparse(n)
+        )
+        imported = [ast.unparse(n) for n in body[:first]]
+        assert imported == ['import os'], (name, imported)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(run_plan, 'busy_cores', lambda: 3.9)
+    threads, why = run_plan.cpu_threads()
+    assert threads == 4 and 'sleep while they wait' in why

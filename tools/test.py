@@ -7,6 +7,15 @@ The metrics are also written to ``WORK_DIR/metrics.json`` (read by
 ``tools/analysis/model_table.py --results``).
 """
 
+import os
+
+# Before the imports below load torch and its OpenMP: threads that sleep
+# while they wait, not spin, so that a CPU run beside other work slows
+# about 2x instead of 4-7x (tools/analysis/benchmark_threads.py,
+# docs/performance.md). OMP_WAIT_POLICY=ACTIVE in the environment chooses
+# spinning.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import json
 import os.path as osp
@@ -27,6 +36,7 @@ from mixdet.cli.tool_config import (
     run_tool,
     tool_parser,
 )
+from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,6 +46,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out', type=str, help='dump predictions to a pickle file (.pkl)'
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace --out if it exists (never an input, never through a '
+        'symbolic link)',
     )
     parser.add_argument(
         '--show', action='store_true', help='show prediction results'
@@ -60,10 +76,17 @@ def build_config(args: argparse.Namespace) -> Config:
     """The config with the command line applied (mmdet's rules)."""
     if not osp.isfile(args.checkpoint):
         raise ConfigError(f'checkpoint {args.checkpoint!r} does not exist')
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ConfigError(
-            f'--out must end with .pkl or .pickle, got {args.out!r}'
-        )
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ConfigError(
+                f'--out must end with .pkl or .pickle, got {args.out!r}'
+            )
+        try:
+            check_output_path(
+                args.out, (args.checkpoint, args.config), args.force, '--out'
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     cfg = load_tool_config(
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
@@ -96,13 +119,25 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+class AtomicDumpResults(DumpResults):
+    """mmengine's ``DumpResults``, written all or nothing (a failed write
+    leaves the old file)."""
+
+    def compute_metrics(self, results: list) -> dict:
+        import pickle
+
+        atomic_write_bytes(self.out_file_path, pickle.dumps(results))
+        print(f'Results has been saved to {self.out_file_path}.')
+        return {}
+
+
 def test_and_save_metrics(
     args: argparse.Namespace, runner: Runner, cfg: Config
 ) -> None:
     """Run the test loop; write ``metrics.json`` into the work dir."""
     if args.out is not None:
         runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out)
+            AtomicDumpResults(out_file_path=args.out)
         )
     metrics = runner.test()
     if runner.rank == 0:

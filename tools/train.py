@@ -4,6 +4,15 @@ python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
     [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
 """
 
+import os
+
+# Before the imports below load torch and its OpenMP: threads that sleep
+# while they wait, not spin, so that a CPU run beside other work slows
+# about 2x instead of 4-7x (tools/analysis/benchmark_threads.py,
+# docs/performance.md). OMP_WAIT_POLICY=ACTIVE in the environment chooses
+# spinning.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import os.path as osp
 import sys
@@ -13,6 +22,8 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError, load_tool_config
+from mixdet.cli.checkpoint_fit import check_copyable
+from mixdet.cli.number_check import check_numbers
 from mixdet.cli.run_plan import plan_training
 from mixdet.cli.tool_config import (
     add_own_data_arguments,
@@ -60,6 +71,7 @@ def build_config(args: argparse.Namespace) -> Config:
         args.config, args.cfg_options, args.work_dir, args.launcher
     )
     apply_own_data_arguments(cfg, args)
+    check_numbers(cfg)  # before plan_training reads them
     plan_training(cfg, args.cfg_options)
     # draws keyed by (seed, epoch, sample) and (seed, iter): a resumed run
     # replays the run it continues
@@ -106,6 +118,10 @@ def build_config(args: argparse.Namespace) -> Config:
             )
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.get('load_from'):
+        # mmengine loads non-strictly: a tensor it cannot copy in keeps
+        # its random init with only a logged warning
+        check_copyable(cfg.load_from, 'load_from')
     return cfg
 
 

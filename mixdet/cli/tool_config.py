@@ -127,6 +127,7 @@ def run_tool(
     the cheap checks (e.g. one that builds the model)."""
     try:
         cfg = build_config(args)
+        check_config_kept(args.config, cfg.work_dir)
         check_config(cfg, training=training)
         if last_check is not None:
             last_check(cfg)
@@ -136,6 +137,23 @@ def run_tool(
         return 2
     work(build_runner(cfg), cfg)
     return 0
+
+
+def check_config_kept(config: str, work_dir: str) -> None:
+    """Raise if mmengine's config dump (``WORK_DIR/<config name>``) would
+    replace the user's own config file (``--work-dir`` = its folder)."""
+    dump = osp.join(work_dir, osp.basename(config))
+    if osp.islink(dump):
+        raise ConfigError(
+            f'--work-dir {work_dir!r}: mmengine writes its config dump to '
+            f'{dump}, a symbolic link it would write through; remove the '
+            'link or use another work dir'
+        )
+    if osp.exists(dump) and osp.samefile(dump, config):
+        raise ConfigError(
+            f'--work-dir {work_dir!r}: mmengine writes its config dump to '
+            f'{dump}, which is your config {config!r}; use another work dir'
+        )
 
 
 def load_tool_config(

@@ -24,6 +24,12 @@ def check_output_path(
         force: Whether an existing ``out`` may be replaced.
         name: How the user named the argument (for the message).
     """
+    if os.path.islink(out):  # a dangling one too
+        raise ValueError(
+            f'{name} {out!r} is a symbolic link (to '
+            f'{os.readlink(out)!r}); mixdet never writes through one: give '
+            'the real path'
+        )
     if os.path.isdir(out):
         raise ValueError(f'{name} {out!r} is a directory; give a file path')
     for path in inputs:
@@ -72,3 +78,11 @@ def atomic_write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:
             f.write(text)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: on any error (a full disk)
+    the old file stays and the error propagates."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(data)

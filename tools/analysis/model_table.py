@@ -20,6 +20,7 @@ beside the paper's.
 
 import argparse
 import glob
+import io
 import json
 import os
 import re
@@ -31,6 +32,11 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers the backbones)
 from mixdet.complexity import count_madds, count_params
+from mixdet.engine.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_path,
+)
 from mixdet.paper import TABLE1
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -287,9 +293,10 @@ def plot(rows: list[Row], path: str) -> None:
     ax.legend(fontsize=7)
     ax.margins(x=0.08, y=0.12)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path)
+    picture = io.BytesIO()
+    fig.savefig(picture, format='png')
     plt.close(fig)
+    atomic_write_bytes(path, picture.getvalue())
 
 
 def sort_rows(rows: list[Row]) -> list[Row]:
@@ -336,12 +343,25 @@ def main(argv=None) -> int:
         default=[],
         help='metrics.json files written by tools/test.py',
     )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace --json / --out-png if they exist (never an input, '
+        'never through a symbolic link)',
+    )
     args = parser.parse_args(argv)
     if args.num_classes is not None and args.num_classes < 1:
         parser.error(f'--num-classes must be >= 1, got {args.num_classes}')
     for config in args.configs:
         if not os.path.isfile(config):
             parser.error(f'config {config} does not exist')
+    inputs = (*args.configs, *args.results)
+    for name, out in (('--json', args.json), ('--out-png', args.out_png)):
+        try:
+            if out:
+                check_output_path(out, inputs, args.force, name)
+        except ValueError as error:
+            parser.error(str(error))
     results = load_results(args.results)
     configs = args.configs or ssdlite_configs()
     rows = sort_rows([build_row(p, args.num_classes) for p in configs])
@@ -358,8 +378,9 @@ def main(argv=None) -> int:
             )
     print(markdown(rows))
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump([r.to_json() for r in rows], f, indent=2)
+        atomic_write_text(
+            args.json, json.dumps([r.to_json() for r in rows], indent=2)
+        )
         print(f'\nwrote {args.json}')
     if args.out_png:
         plot(rows, args.out_png)

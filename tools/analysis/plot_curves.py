@@ -8,9 +8,12 @@ mmengine's ``LocalVisBackend``.
 
 import argparse
 import glob
+import io
 import json
 import os
 import sys
+
+from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 
 def find_scalars(work_dir: str) -> str:
@@ -74,23 +77,35 @@ def plot_curves(train: list, val: list, out: str) -> None:
     ax2.legend()
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out)
+    picture = io.BytesIO()
+    fig.savefig(picture, format='png')
     plt.close(fig)
+    atomic_write_bytes(out, picture.getvalue())
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir')
     parser.add_argument('--out', help='PNG (default WORK_DIR/curves.png)')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace --out if it exists (never through a symbolic link)',
+    )
     args = parser.parse_args(argv)
+    out = args.out or os.path.join(args.work_dir, 'curves.png')
     try:
         path = find_scalars(args.work_dir)
-    except FileNotFoundError as error:
+        check_output_path(out, (path,), args.force, '--out')
+    except (FileNotFoundError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
     train, val = read_scalars(path)
-    out = args.out or os.path.join(args.work_dir, 'curves.png')
-    plot_curves(train, val, out)
+    try:
+        plot_curves(train, val, out)
+    except OSError as error:  # a full disk: the old picture stays
+        print(f'error: --out {out!r} not written: {error}', file=sys.stderr)
+        return 1
     print(f'wrote {out}')
     return 0
 

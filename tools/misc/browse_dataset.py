@@ -19,12 +19,21 @@ from mmengine.config import Config
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli.config_check import inner_dataset
 from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.engine.atomic import check_output_path
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--output-dir', required=True)
+    parser.add_argument(
+        '--output-dir', required=True, help='folder for the drawn images'
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace drawn images already in --output-dir (never the '
+        "dataset's own images, never through a symbolic link)",
+    )
     parser.add_argument('--split', choices=('train', 'val', 'test'))
     parser.add_argument(
         '--num', type=int, default=20, help='images to draw (default 20)'
@@ -38,9 +47,7 @@ def main(argv=None) -> int:
     if args.num < 1:
         print(f'error: --num must be >= 1, got {args.num}', file=sys.stderr)
         return 1
-    if os.path.exists(args.output_dir) and not os.path.isdir(
-        args.output_dir
-    ):
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
         print(
             f'error: --output-dir {args.output_dir!r} is a file',
             file=sys.stderr,
@@ -58,8 +65,22 @@ def main(argv=None) -> int:
     dataset = DATASETS.build(inner_dataset(cfg, f'{split}_dataloader')[0])
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.dataset_meta = dataset.metainfo
-    os.makedirs(args.output_dir, exist_ok=True)
     count = min(args.num, len(dataset))
+    outputs = [
+        os.path.join(
+            args.output_dir,
+            os.path.basename(dataset.get_data_info(i)['img_path']),
+        )
+        for i in range(count)
+    ]
+    inputs = [dataset.get_data_info(i)['img_path'] for i in range(count)]
+    try:
+        for out, image in zip(outputs, inputs):
+            check_output_path(out, (image,), args.force, '--output-dir file')
+    except ValueError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
+    os.makedirs(args.output_dir, exist_ok=True)
     print(
         f'{split}: drawing {count} of {len(dataset)} images into '
         f'{args.output_dir}'

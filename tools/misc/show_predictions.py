@@ -24,12 +24,14 @@ import numpy as np
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError
 from mixdet.cli.checkpoint_fit import (
+    checkpoint_classes,
     fitting_state_dict,
     read_whole_checkpoint,
+    saved_dataset_meta,
 )
 from mixdet.cli.own_data import set_num_classes
 from mixdet.cli.tool_config import add_cfg_options_argument
-from mixdet.engine.atomic import check_output_path
+from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -43,27 +45,45 @@ def draw(
     palette,
     score_thr: float,
 ) -> np.ndarray:
-    """Boxes with class name and score on a copy of a BGR image."""
+    """Boxes with class name and score on a copy of a BGR image: each
+    label on a filled tag of its class colour, moved down where it would
+    cover an earlier tag (readable on small images)."""
     image = image.copy()
-    for box, label, score in zip(boxes, labels, scores):
-        if score < score_thr:
-            continue
-        label = int(label)
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.35
+    tags: list[tuple[int, int, int, int]] = []
+    kept = [i for i, score in enumerate(scores) if score >= score_thr]
+    for i in sorted(kept, key=lambda i: -float(scores[i])):
+        label = int(labels[i])
+        x1, y1, x2, y2 = (int(round(float(v))) for v in boxes[i])
         r, g, b = palette[label % len(palette)]
-        cv2.rectangle(image, (x1, y1), (x2, y2), (b, g, r), 2)
+        cv2.rectangle(image, (x1, y1), (x2, y2), (b, g, r), 1)
         name = classes[label] if label < len(classes) else str(label)
-        text = f'{name} {float(score):.2f}'
-        font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
-        (tw, th), _ = cv2.getTextSize(text, font, scale, 1)
-        # above the box, or inside it when the box touches the top edge;
-        # never past the right edge
-        y = y1 - 3 if y1 - 3 - th >= 0 else y1 + th + 3
-        x = max(0, min(x1 + 2, image.shape[1] - tw - 1))
-        cv2.putText(
-            image, text, (x, y), font, scale, (b, g, r), 1, cv2.LINE_AA
-        )
+        text = f'{name} {float(scores[i]):.2f}'
+        (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+        w, h = tw + 4, th + base + 2
+        # above the box, or inside it at the top edge; never past the
+        # right or bottom edge; below any tag it would cover
+        x = max(0, min(x1, image.shape[1] - w))
+        y = y1 - h if y1 - h >= 0 else y1
+        while _covers(tags, (x, y, w, h)) and y + h < image.shape[0]:
+            y += 1
+        y = min(y, image.shape[0] - h)
+        tags.append((x, y, w, h))
+        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), (b, g, r), -1)
+        ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (
+            255, 255, 255)  # fmt: skip
+        cv2.putText(image, text, (x + 2, y + th + 1), font, scale, ink, 1,
+                    cv2.LINE_AA)  # fmt: skip
     return image
+
+
+def _covers(tags: list, tag: tuple) -> bool:
+    """Whether ``tag`` (x, y, w, h) overlaps one of ``tags``."""
+    x, y, w, h = tag
+    return any(
+        x < a + c and a < x + w and y < b + d and b < y + h
+        for a, b, c, d in tags
+    )
 
 
 def dataset_meta(checkpoint_meta: dict, cfg) -> dict:
@@ -117,19 +137,6 @@ def find_images(specs: list[str]) -> list[str]:
     return paths
 
 
-def saved_dataset_meta(checkpoint_meta: dict) -> dict:
-    """The checkpoint's ``dataset_meta``, keys in lower case (mmdet 2's
-    checkpoints say ``CLASSES``)."""
-    saved = checkpoint_meta.get('dataset_meta') or {}
-    return {key.lower(): value for key, value in saved.items()}
-
-
-def checkpoint_classes(loaded: object) -> tuple:
-    """The class names a Runner checkpoint was trained with, or ()."""
-    meta = loaded.get('meta') if isinstance(loaded, dict) else None
-    return tuple(saved_dataset_meta(meta or {}).get('classes') or ())
-
-
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` scaled to fit ``size`` (h, w) with its aspect ratio, on a
     black cell."""
@@ -175,7 +182,15 @@ def main(argv=None) -> int:
         help="class names (default: the checkpoint's, else the config's)",
     )
     add_cfg_options_argument(parser)
-    parser.add_argument('--out', default='predictions.png')
+    parser.add_argument(
+        '--out', default='predictions.png', help='the picture to write'
+    )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace --out if it exists (never an input, never through a '
+        'symbolic link)',
+    )
     args = parser.parse_args(argv)
     try:
         for path, what in (
@@ -186,10 +201,22 @@ def main(argv=None) -> int:
                 raise ConfigError(f'{what} {path!r} does not exist')
         paths = find_images(args.images)[: args.num]
         check_output_path(
-            args.out, (*paths, args.config, args.checkpoint), name='--out'
+            args.out,
+            (*paths, args.config, args.checkpoint),
+            args.force,
+            name='--out',
         )
+        extension = os.path.splitext(args.out)[1].lower()
+        if extension not in ('.png', '.jpg', '.jpeg', '.bmp', '.webp'):
+            raise ConfigError(
+                f'--out {args.out!r} must end with .png, .jpg, .jpeg, .bmp '
+                'or .webp'
+            )
         loaded = read_whole_checkpoint(args.checkpoint)
         classes = tuple(args.classes or checkpoint_classes(loaded))
+        twice = sorted({c for c in classes if classes.count(c) > 1})
+        if twice:
+            raise ConfigError(f'--classes names {twice} more than once')
         model = build_model(args.config, args.cfg_options, classes)
         state, meta = fitting_state_dict(
             model, args.checkpoint, args.config, loaded
@@ -228,8 +255,16 @@ def main(argv=None) -> int:
             f'no box scored --score-thr {args.score_thr} or more in {empty} '
             f'of {len(paths)} images (highest score {best:.2f})'
         )
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    cv2.imwrite(args.out, grid(tiles))
+    encoded, data = cv2.imencode(extension, grid(tiles))
+    try:
+        if not encoded:
+            raise OSError(f'cannot encode the picture as {extension}')
+        atomic_write_bytes(args.out, data.tobytes())
+    except OSError as error:  # a full disk: the old picture stays
+        print(
+            f'error: --out {args.out!r} not written: {error}', file=sys.stderr
+        )
+        return 1
     print(f'wrote {args.out}')
     return 0
 
