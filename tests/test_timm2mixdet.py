@@ -74,6 +74,97 @@ def test_cli_output_loads_as_pretrained_and_matches_timm(tmp_path, golden):
         assert (out - ref).abs().max() < 1e-4
 
 
+def _pasted_backbone(tmp_path, printed: str, arch: str):
+    """The backbone of a config made of the converter's printed lines on
+    top of a MixNet SSDLite config (MixNet-S's for XL, which has none),
+    initialised as training would."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('use'))
+    name = arch if arch in ('s', 'm', 'l') else 's'
+    assert arch != name or f'ssdlite_mixnet-{arch}_' in lines[start]
+    base = os.path.join(
+        REPO_DIR, f'configs/mixnet/ssdlite_mixnet-{name}_8xb24-600e_coco.py'
+    )
+    config = tmp_path / 'pasted.py'
+    config.write_text(
+        f'_base_ = {base!r}\n' + '\n'.join(lines[start + 1 :]) + '\n'
+    )
+    register_all_modules()
+    cfg = Config.fromfile(str(config))
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    return backbone
+
+
+def max_error_to_timm(backbone, golden) -> float:
+    """Largest difference between every level of ``backbone`` and timm's
+    stored features (all cases of the golden file)."""
+    backbone.out_indices = (1, 2, 3, 4, 5)  # every level, as timm's
+    backbone.expansion_out_indices = ()
+    backbone.eval()
+    error = 0.0
+    for case in golden['cases']:
+        shape = case['input_shape']
+        x = seeded_input(shape[0], shape[2], shape[3], seed=case['input_seed'])
+        with torch.no_grad():
+            outs = backbone(x)
+        expected = list(case['features'][1:]) + [case['forward_features']]
+        assert len(outs) == len(expected)
+        for out, ref in zip(outs, expected):
+            error = max(error, (out - ref).abs().max().item())
+    return error
+
+
+@pytest.mark.parametrize(
+    'timm_model',
+    ['mixnet_s', 'mixnet_m', 'mixnet_l', 'mixnet_xl']
+    + ['tf_mixnet_s', 'tf_mixnet_m', 'tf_mixnet_l'],
+)
+def test_printed_lines_give_timms_outputs(
+    tmp_path, golden_file, tool, capsys, timm_model
+):
+    """Every timm MixNet, converted and loaded with exactly the lines the
+    converter prints, reproduces timm's outputs (BN eps 1e-5 for mixnet_*,
+    'same' padding and eps 1e-3 for tf_mixnet_*)."""
+    golden = golden_file(timm_model)
+    src = tmp_path / f'{timm_model}-0123abcd.pth'  # as timm names them
+    torch.save(seeded_state_dict(golden['state_dict_shapes']), src)
+    dst = tmp_path / 'converted.pth'
+    converter = tool('model_converters', 'timm2mixdet.py')
+    assert converter.main([str(src), str(dst)]) == 0
+    printed = capsys.readouterr().out
+    arch = timm_model.rsplit('_', 1)[1]
+    assert f'timm {timm_model}' in printed
+    backbone = _pasted_backbone(tmp_path, printed, arch)
+    assert max_error_to_timm(backbone, golden) < 1e-4
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert meta['family'] == timm_model.rsplit('_', 1)[0]
+
+
+def test_family_flag_overrides_the_file_name(tmp_path, golden, tool, capsys):
+    """A hub file (no timm name) of TF weights: --family tf_mixnet prints
+    the TF lines; without it, the PyTorch ones (and says it guessed)."""
+    src = tmp_path / 'pytorch_model.bin'
+    torch.save(seeded_state_dict(golden['state_dict_shapes']), src)
+    converter = tool('model_converters', 'timm2mixdet.py')
+    assert converter.main([str(src), str(tmp_path / 'a.pth')]) == 0
+    guessed = capsys.readouterr().out
+    assert 'from the file name; --family to choose' in guessed
+    assert 'eps=1e-05' in guessed and "padding='same'" not in guessed
+    args = [str(src), str(tmp_path / 'b.pth'), '--family', 'tf_mixnet']
+    assert converter.main(args) == 0
+    chosen = capsys.readouterr().out
+    assert "padding='same'" in chosen and 'eps=0.001' in chosen
+    assert (
+        max_error_to_timm(_pasted_backbone(tmp_path, chosen, 's'), golden)
+        < 1e-4
+    )
+
+
 def test_keep_classifier(tmp_path, golden):
     src, dst = tmp_path / 'a.pth', tmp_path / 'b.pth'
     torch.save(seeded_state_dict(golden['state_dict_shapes']), src)

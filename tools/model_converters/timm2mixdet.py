@@ -2,7 +2,10 @@
 
     python tools/model_converters/timm2mixdet.py mixnet_s.pth mixnet-s.pth
 
-The output loads with ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+The output loads with ``init_cfg=dict(type='Pretrained', checkpoint=...)``;
+the tool prints the config lines that reproduce timm's outputs exactly:
+timm's PyTorch-trained ``mixnet_*`` use BN eps 1e-5, the TensorFlow ports
+``tf_mixnet_*`` TF's 'same' padding and BN eps 1e-3.
 """
 
 import argparse
@@ -35,6 +38,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='MixNet arch of the weights (default: found from the shapes)',
     )
     parser.add_argument(
+        '--family',
+        choices=['auto', *FAMILIES],
+        default='auto',
+        help="timm's PyTorch-trained mixnet_* or its TensorFlow ports "
+        'tf_mixnet_* (same keys and shapes; they differ in padding and BN '
+        "eps). Default: 'tf_mixnet' when the src file name starts with "
+        "'tf_', else 'mixnet'",
+    )
+    parser.add_argument(
         '--force',
         action='store_true',
         help='replace dst if it exists (never allowed: dst == src)',
@@ -45,6 +57,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='also keep the 1000-class classifier (classifier.*)',
     )
     return parser.parse_args(argv)
+
+
+# What each family of timm MixNets needs beyond the weights for timm's
+# outputs (on top of any MixNet config: the SSDLite base sets eps 1e-3).
+FAMILIES = {
+    'mixnet': dict(norm_cfg=dict(type='BN', eps=1e-5)),
+    'tf_mixnet': dict(padding='same', norm_cfg=dict(type='BN', eps=1e-3)),
+}
+
+
+def guess_family(src: str) -> str:
+    """The family a timm file name says (``tf_mixnet_s-89d3354b.pth``)."""
+    return 'tf_mixnet' if os.path.basename(src).startswith('tf_') else 'mixnet'
 
 
 def backbone_keys(arch: str) -> dict:
@@ -60,9 +85,19 @@ def convert_file(
     arch: str = 'auto',
     keep_classifier: bool = False,
     force: bool = False,
+    family: str = 'auto',
 ) -> str:
     """Convert ``src`` to ``dst``; return the arch. Nothing is written on
-    error; an existing ``dst`` is replaced only with ``force``."""
+    error; an existing ``dst`` is replaced only with ``force``. ``family``
+    (``'mixnet'``, ``'tf_mixnet'``, ``'auto'``: from the file name) is
+    recorded in the checkpoint's meta."""
+    if family == 'auto':
+        family = guess_family(src)
+    if family not in FAMILIES:
+        raise ConversionError(
+            f"family {family!r} is not one of 'auto', "
+            + ', '.join(map(repr, FAMILIES))
+        )
     if not os.path.isfile(src):
         raise ConversionError(f'src checkpoint {src!r} does not exist')
     try:
@@ -95,23 +130,26 @@ def convert_file(
         torch.save(
             {
                 'state_dict': converted,
-                'meta': {'arch': name, 'source': os.path.basename(src)},
+                'meta': {
+                    'arch': name,
+                    'family': family,
+                    'source': os.path.basename(src),
+                },
             },
             tmp,
         )
     return name
 
 
-def pretrained_snippet(arch: str, dst: str, src: str) -> str:
+def pretrained_snippet(arch: str, dst: str, family: str) -> str:
     """What to put in a config that inherits a MixNet config (e.g. one of
     configs/mixnet/, whose SSDLite base initialises the backbone otherwise:
-    ``_delete_`` replaces that init instead of merging into it)."""
-    tf = os.path.basename(src).startswith('tf_')
-    extra = (
-        "        padding='same',\n"
-        "        norm_cfg=dict(type='BN', eps=1e-3),\n"
-        if tf
-        else ''
+    ``_delete_`` replaces that init instead of merging into it); with the
+    padding and BN eps of ``family`` (:data:`FAMILIES`), the backbone's
+    outputs are timm's."""
+    extra = ''.join(
+        f'        {key}={_literal(value)},\n'
+        for key, value in FAMILIES[family].items()
     )
     config = f'configs/mixnet/ssdlite_mixnet-{arch}_8xb24-600e_coco.py'
     repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -136,17 +174,39 @@ def pretrained_snippet(arch: str, dst: str, src: str) -> str:
     )
 
 
+def _literal(value) -> str:
+    """``value`` as config text (``dict(type='BN', eps=1e-05)``)."""
+    if isinstance(value, dict):
+        items = ', '.join(f'{k}={_literal(v)}' for k, v in value.items())
+        return f'dict({items})'
+    return repr(value)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         arch = convert_file(
-            args.src, args.dst, args.arch, args.keep_classifier, args.force
+            args.src,
+            args.dst,
+            args.arch,
+            args.keep_classifier,
+            args.force,
+            args.family,
         )
     except ConversionError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
-    print(f'wrote {args.dst} (MixNet-{arch.upper()})')
-    print(pretrained_snippet(arch, args.dst, args.src))
+    family = guess_family(args.src) if args.family == 'auto' else args.family
+    how = (
+        'from the file name; --family to choose'
+        if args.family == 'auto'
+        else '--family'
+    )
+    print(
+        f'wrote {args.dst} (MixNet-{arch.upper()}, '
+        f'timm {family}_{arch}: {how})'
+    )
+    print(pretrained_snippet(arch, args.dst, family))
     return 0
 
 
