@@ -284,3 +284,45 @@ def compare_with_mmdet(
         box_diff=float(abs(got[0][:n] - boxes[:n].numpy()).max()) if n else 0,
         same_labels=bool((got[2][:n] == labels[:n].numpy()).all()),
     )
+
+
+def pipeline_resize(cfg) -> tuple[Optional[int], Optional[str]]:
+    """The square side the config's test pipeline resizes every image to,
+    and where its ``Resize`` sits (``test_dataloader.dataset.pipeline.1``).
+    ``(None, None)`` when it has no ``Resize``.
+
+    Raises:
+        ValueError: The pipeline keeps the aspect ratio (mmdet's 1333x800
+            configs), or resizes to a non-square size: a graph of one
+            square input would see those images stretched, unlike the model
+            that was tested.
+    """
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    where = 'test_dataloader.dataset'
+    while isinstance(dataset.get('dataset'), dict):
+        dataset, where = dataset['dataset'], f'{where}.dataset'
+    for i, step in enumerate(dataset.get('pipeline') or []):
+        if not isinstance(step, dict) or 'Resize' not in str(step.get('type')):
+            continue
+        at = f'{where}.pipeline.{i}'
+        scale = step.get('scale')
+        if isinstance(scale, int):
+            scale = (scale, scale)
+        if step.get('keep_ratio', False) or step.get('type') != 'Resize':
+            raise ValueError(
+                f'the test pipeline resizes keeping the aspect ratio ({at}: '
+                f'{step.get("type")} scale={scale}, keep_ratio='
+                f'{step.get("keep_ratio", False)}); an exported graph takes '
+                'images of one fixed size and would see them stretched. '
+                'mixdet exports fixed-size pipelines (SSD); to export this '
+                f'model on stretched images, pass --cfg-options {at}.'
+                'keep_ratio=False and check its mAP with tools/test.py and '
+                'the same option first'
+            )
+        if not isinstance(scale, (tuple, list)) or scale[0] != scale[1]:
+            raise ValueError(
+                f'the test pipeline resizes to {scale} ({at}); mixdet '
+                'exports square inputs only'
+            )
+        return int(scale[0]), at
+    return None, None

@@ -17,11 +17,9 @@ from .end_to_end import detections
 def check_end_to_end(onnx_file: str, name: str = 'MODEL.onnx') -> None:
     """Raise ValueError, naming the argument ``name``, unless ``onnx_file``
     is an end-to-end graph (``export_onnx.py --end2end``)."""
-    import onnx
-
     if not os.path.isfile(onnx_file):
         raise ValueError(f'{name} {onnx_file!r} does not exist')
-    graph = onnx.load(onnx_file, load_external_data=False).graph
+    graph = read_onnx_graph(onnx_file, name)
     outputs = [o.name for o in graph.output]
     inputs = [i.name for i in graph.input]
     if inputs != ['image'] or outputs != ['dets', 'labels']:
@@ -30,6 +28,42 @@ def check_end_to_end(onnx_file: str, name: str = 'MODEL.onnx') -> None:
             "detector's ['dets', 'labels']: export it with export_onnx.py "
             '--end2end'
         )
+    if not any(node.name.startswith('/detector/') for node in graph.node):
+        raise ValueError(
+            f'{name} {onnx_file!r} has no node of the detector (named '
+            "'/detector/...' by export_onnx.py --end2end): export it with "
+            'export_onnx.py --end2end'
+        )
+
+
+# Operator domains the runtimes run: ONNX's and onnxruntime's contrib ops.
+KNOWN_DOMAINS = ('', 'ai.onnx', 'com.microsoft')
+
+
+def read_onnx_graph(onnx_file: str, name: str = 'MODEL.onnx'):
+    """The graph of an ONNX file (without external data), or ValueError
+    naming ``name``: not an ONNX model, or ops of a custom domain."""
+    import onnx
+
+    try:
+        model = onnx.load(onnx_file, load_external_data=False)
+    except Exception as error:  # protobuf raises several kinds
+        raise ValueError(
+            f'{name} {onnx_file!r} is not an ONNX model '
+            f'({type(error).__name__})'
+        ) from None
+    if not model.graph.node:
+        raise ValueError(
+            f'{name} {onnx_file!r} is not an ONNX model (no nodes)'
+        )
+    custom = sorted({n.domain for n in model.graph.node} - set(KNOWN_DOMAINS))
+    if custom:
+        raise ValueError(
+            f'{name} {onnx_file!r} uses ops of the custom domain(s) '
+            f'{custom}, which onnxruntime and OpenVINO do not run; export '
+            'it with export_onnx.py --end2end'
+        )
+    return model.graph
 
 
 def graph_input_size(onnx_file: str) -> tuple[int, int]:
@@ -76,6 +110,16 @@ def evaluate_onnx(
                     )
                 dets, labels = run(image.float().numpy()[None])
                 boxes, scores, labels = detections(dets[0], labels[0])
+                classes = len(evaluator.dataset_meta['classes'])
+                if (
+                    labels.size
+                    and not 0 <= labels.min() <= labels.max() < classes
+                ):
+                    raise ValueError(
+                        f'{onnx_file}: labels {labels.min()}..{labels.max()} '
+                        f'but the config has {classes} classes: a graph of '
+                        'another num_classes (or another dataset)?'
+                    )
                 w_scale, h_scale = sample.scale_factor
                 boxes = boxes / np.array([w_scale, h_scale] * 2, np.float32)
                 pred = dict(

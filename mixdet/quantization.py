@@ -138,8 +138,21 @@ def quantize_int8(
 
     graph = onnx.load(float_onnx).graph
     groups = conv_groups(graph)
+    empty = [g for g in keep_float if g != 'none' and not groups[g]]
+    if empty:
+        raise ValueError(
+            f'--keep-float {" ".join(empty)}: {float_onnx} has no such conv '
+            '(an end-to-end graph of export_onnx.py --end2end names them)'
+        )
     excluded = sorted({n for g in keep_float for n in groups[g]})
     network = network_nodes(graph)
+    if not network:
+        # an empty list means "every node" to onnxruntime: NMS and box
+        # decoding would be quantized too
+        raise ValueError(
+            f'{float_onnx} has no node named /detector/...: not a graph of '
+            'export_onnx.py --end2end, whose network alone is quantized'
+        )
     with atomic_path(out_file) as tmp:
         quantize_static(
             float_onnx,

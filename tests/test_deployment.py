@@ -20,7 +20,7 @@ from mixdet.deployment import (
 )
 from mixdet.models.layers import GroupedPointwiseConv2d, MixConv2d
 
-from .helpers import REPO_DIR
+from .helpers import DEMO_CONFIG, REPO_DIR, load_tool
 
 pytest.importorskip('onnxruntime')
 
@@ -208,3 +208,53 @@ def test_cli_refuses_outputs_it_must_not_write(tmp_path, target, words):
         assert word in result.stderr
     if target == 'existing':
         assert out.read_bytes() == b'keep me'
+
+
+def test_keep_ratio_configs_are_refused_not_stretched(tmp_path, capsys):
+    """RetinaNet's test pipeline keeps the aspect ratio (1333x800): one
+    square graph would see its images stretched. --end2end refuses in one
+    line naming the Resize and the option; no file."""
+    tool = load_tool('deployment', 'export_onnx.py')
+    out = tmp_path / 'retinanet.onnx'
+    config = os.path.join(
+        REPO_DIR, 'configs/swap/retinanet_mixnet-m_fpn_1x_coco.py'
+    )
+    assert tool.main([config, str(out), '--end2end']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'keeping the aspect ratio' in err[0]
+    assert 'test_dataloader.dataset.pipeline.1.keep_ratio=False' in err[0]
+    assert not out.exists()
+    assert tool.main([config, str(out), '--size', '0']) == 2
+    assert '--size 0: expected' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_own_data_checkpoint_exports_without_options(tmp_path, capsys):
+    """A checkpoint trained on 3 own classes (the demo config has 4): the
+    export sizes the head from the checkpoint's classes, as tools/test.py
+    and show_predictions.py do; the size is the test pipeline's."""
+    register_all_modules()
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.bbox_head.num_classes = 3
+    state = MODELS.build(cfg.model).state_dict()
+    checkpoint = tmp_path / 'own.pth'
+    meta = {'dataset_meta': {'classes': ('cat', 'dog', 'bird')}}
+    torch.save({'state_dict': state, 'meta': meta}, checkpoint)
+    tool = load_tool('deployment', 'export_onnx.py')
+    out = tmp_path / 'own.onnx'
+    code = tool.main([DEMO_CONFIG, str(checkpoint), str(out), '--end2end'])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert '1x3x192x192' in printed.out and out.exists()
+
+
+def test_the_rule_line_names_only_what_the_model_has(tmp_path, capsys):
+    tool = load_tool('deployment', 'export_onnx.py')
+    config = os.path.join(
+        REPO_DIR,
+        'configs/mixconv_mobilenets/'
+        'ssdlite_mobilenetv2-baseline3x3_8xb24-600e_coco.py',
+    )
+    out = tmp_path / 'plain.onnx'
+    assert tool.main([config, str(out), '--size', '128']) == 0
+    assert 'no MixConv or grouped 1x1 conv' in capsys.readouterr().out

@@ -84,3 +84,37 @@ def test_bad_input_is_one_error_and_no_file(demo, tmp_path, capsys):
 def tool_error(tool, args, capsys) -> str:
     assert tool.main(args) == 2
     return capsys.readouterr().err
+
+
+def test_graphs_that_are_not_ours_are_one_error(demo, tmp_path, capsys):
+    """A graph whose nodes are not named /detector/... (onnxruntime would
+    quantize NMS and decoding too), a file that is not ONNX, and ops of a
+    custom domain: one line each, nothing written."""
+    cfg, float_file, options = demo
+    tool = load_tool('deployment', 'quantize_onnx.py')
+    out = tmp_path / 'int8.onnx'
+
+    def error(model, *extra):
+        args = [DEMO_CONFIG, str(model), str(out), *extra, '--cfg-options',
+                *options]  # fmt: skip
+        assert tool.main(args) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and not out.exists(), lines
+        return lines[0]
+
+    model = onnx.load(float_file)
+    for node in model.graph.node:
+        node.name = node.name.replace('/detector/', '/net/')
+    renamed = tmp_path / 'renamed.onnx'
+    onnx.save(model, str(renamed))
+    assert 'no node of the detector' in error(renamed)
+    with pytest.raises(ValueError, match='no node named /detector/'):
+        quantize_int8(cfg, str(renamed), str(out), 2)
+    text = tmp_path / 'notes.onnx'
+    text.write_text('not a graph')
+    assert 'is not an ONNX model' in error(text)
+    model = onnx.load(float_file)
+    model.graph.node[0].domain = 'my.ops'
+    custom = tmp_path / 'custom.onnx'
+    onnx.save(model, str(custom))
+    assert "custom domain(s) ['my.ops']" in error(custom)

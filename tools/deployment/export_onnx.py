@@ -30,29 +30,47 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError
-from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
+from mixdet.cli.checkpoint_fit import (
+    build_model_quietly,
+    fit_heads_to_checkpoint,
+    fitting_state_dict,
+    read_whole_checkpoint,
+)
 from mixdet.cli.tool_config import add_cfg_options_argument
 from mixdet.deployment import export_onnx, onnx_max_diff
 from mixdet.end_to_end import (
     check_exportable,
     compare_with_mmdet,
     export_end_to_end,
+    pipeline_resize,
 )
 from mixdet.engine.atomic import check_output_path
 from mixdet.ops import export_rule
 from mixdet.ops.export_policy import DEFAULT, POINTWISE, RUNTIMES
 
 
-def describe(rule) -> str:
-    """One line: how MixConvs and grouped 1x1 convs were exported."""
+def describe(rule, model: torch.nn.Module) -> str:
+    """One line: how MixConvs and grouped 1x1 convs were exported (only
+    what ``model`` has)."""
+    from mixdet.models.layers import MixConv2d
+    from mixdet.models.layers.pointwise import GroupedPointwiseConv2d
+
     k = rule.mixconv_max_kernel
     mixconvs = f'fused up to kernel {k}, split above'
     if k == 0 or k >= DEFAULT.mixconv_max_kernel:
         mixconvs = 'split' if k == 0 else 'fused'
-    return (
-        f'for {rule.runtime} on {rule.device}: MixConvs {mixconvs}; grouped '
-        f'1x1 convs {rule.pointwise} ({rule.measured})'
-    )
+    kinds = {type(m) for m in model.modules()}
+    parts = []
+    if MixConv2d in kinds:
+        parts.append(f'MixConvs {mixconvs}')
+    if GroupedPointwiseConv2d in kinds:
+        parts.append(f'grouped 1x1 convs {rule.pointwise}')
+    if not parts:
+        return (
+            f'for {rule.runtime}: no MixConv or grouped 1x1 conv to choose for'
+        )
+    chosen = '; '.join(parts)
+    return f'for {rule.runtime} on {rule.device}: {chosen} ({rule.measured})'
 
 
 def main(argv=None) -> int:
@@ -63,7 +81,8 @@ def main(argv=None) -> int:
         '--size',
         type=int,
         default=None,
-        help='input side (default: the config input_size or 320)',
+        help="input side (default: the test pipeline's Resize, else the "
+        "config's input_size, else 320)",
     )
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument(
@@ -124,16 +143,38 @@ def main(argv=None) -> int:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
+        if args.size is not None and not 32 <= args.size <= 4096:
+            raise ValueError(
+                f'--size {args.size}: expected an input side from 32 to '
+                '4096 pixels'
+            )
+        loaded = read_whole_checkpoint(checkpoint) if checkpoint else None
+        # own data: the heads of the classes the checkpoint was trained on
+        fit_heads_to_checkpoint(cfg, loaded)
         model = build_model_quietly(cfg.model)
         if checkpoint:
-            state, _ = fitting_state_dict(model, checkpoint, args.config)
+            state, _ = fitting_state_dict(
+                model, checkpoint, args.config, loaded
+            )
             model.load_state_dict(state, strict=True)
         if args.end2end:
             check_exportable(model)
+        try:
+            pipeline_size, resize = pipeline_resize(cfg)
+        except ValueError:
+            if args.end2end:  # its graph resizes nothing: it would stretch
+                raise
+            pipeline_size, resize = None, None  # raw outputs: user's input
     except (ValueError, ConfigError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    size = args.size or cfg.get('input_size', 320)
+    size = args.size or pipeline_size or cfg.get('input_size', 320)
+    if args.size and pipeline_size and args.size != pipeline_size:
+        print(
+            f'note: --size {args.size}, while the test pipeline resizes to '
+            f'{pipeline_size} ({resize}): the graph sees other images than '
+            'the model was tested on'
+        )
     weights = checkpoint or 'random init: no checkpoint given'
     if args.end2end:
         out = export_end_to_end(
@@ -146,7 +187,7 @@ def main(argv=None) -> int:
                 f'wrote {out} ({shape}; weights: {weights}: its scores tie, '
                 'so its detections are not compared with mmdet)'
             )
-            print(describe(rule))
+            print(describe(rule, model))
             return 0
         image = torch.rand(
             1, 3, size, size, generator=torch.Generator().manual_seed(0)
@@ -155,11 +196,11 @@ def main(argv=None) -> int:
         print(
             f'wrote {out} ({shape}; weights: {weights}); on a test image '
             'onnxruntime found '
-            f"{found['onnx']} detections, mmdet {found['mmdet']}, boxes "
-            f"within {found['box_diff']:.1e}, labels "
-            f"{'equal' if found['same_labels'] else 'DIFFERENT'}"
+            f'{found["onnx"]} detections, mmdet {found["mmdet"]}, boxes '
+            f'within {found["box_diff"]:.1e}, labels '
+            f'{"equal" if found["same_labels"] else "DIFFERENT"}'
         )
-        print(describe(rule))
+        print(describe(rule, model))
         return 0
     out = export_onnx(model, args.files[-1], size, args.opset, rule)
     diff, scale = onnx_max_diff(model, out, size)
@@ -167,7 +208,7 @@ def main(argv=None) -> int:
         f'wrote {out} ({size}x{size}, weights: {weights}); onnxruntime vs '
         f'PyTorch max abs diff {diff:.2e} (largest output {scale:.2e})'
     )
-    print(describe(rule))
+    print(describe(rule, model))
     return 0
 
 

@@ -28,7 +28,11 @@ from mmengine.config import Config
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError, check_config
 from mixdet.cli.timing import interleaved
-from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.cli.tool_config import (
+    add_cfg_options_argument,
+    add_own_data_arguments,
+    apply_own_data_arguments,
+)
 from mixdet.engine.atomic import check_output_path
 from mixdet.evaluate_onnx import check_end_to_end
 from mixdet.ops.export_policy import RUNTIMES
@@ -58,30 +62,62 @@ def compare(cfg, graphs: dict, runtimes: list, rounds: int = 100) -> None:
     for (runtime, name), m in metrics.items():
         ms = 1e3 * statistics.median(times[(runtime, name)])
         print(
-            f"| {runtime} | {name} | {m['coco/bbox_mAP']:.3f} | "
-            f"{m['coco/bbox_mAP_50']:.3f} | {ms:.2f} |"
+            f'| {runtime} | {name} | {m["coco/bbox_mAP"]:.3f} | '
+            f'{m["coco/bbox_mAP_50"]:.3f} | {ms:.2f} |'
         )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('float_model', metavar='FLOAT.onnx')
-    parser.add_argument('out', metavar='INT8.onnx')
-    parser.add_argument('--calib-images', type=int, default=32)
     parser.add_argument(
-        '--keep-float', nargs='+', choices=list(KEEP_FLOAT), default=['none']
+        'config', help='the config the graph was exported from'
     )
     parser.add_argument(
-        '--method', choices=['minmax', 'entropy', 'percentile'],
-        default='minmax',
-    )  # fmt: skip
-    parser.add_argument('--compare', action='store_true')
+        'float_model',
+        metavar='FLOAT.onnx',
+        help='the float graph of export_onnx.py --end2end',
+    )
+    parser.add_argument('out', metavar='INT8.onnx', help='the graph to write')
     parser.add_argument(
-        '--runtimes', nargs='+', choices=RUNTIMES, default=['onnxruntime']
+        '--calib-images',
+        type=int,
+        default=32,
+        help='training images that calibrate the ranges (default 32)',
+    )
+    parser.add_argument(
+        '--keep-float',
+        nargs='+',
+        choices=list(KEEP_FLOAT),
+        default=['none'],
+        help='conv groups left float: '
+        + '; '.join(f'{k}: {v}' for k, v in KEEP_FLOAT.items()),
+    )
+    parser.add_argument(
+        '--method',
+        choices=['minmax', 'entropy', 'percentile'],
+        default='minmax',
+        help='how ranges are calibrated (default minmax)',
+    )
+    parser.add_argument(
+        '--compare',
+        action='store_true',
+        help='then COCO mAP and latency of float vs INT8 per runtime',
+    )
+    parser.add_argument(
+        '--runtimes',
+        nargs='+',
+        choices=RUNTIMES,
+        default=['onnxruntime'],
+        help='the runtimes --compare measures',
     )
     add_cfg_options_argument(parser)
-    parser.add_argument('--force', action='store_true')
+    add_own_data_arguments(parser, training=True)
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='replace INT8.onnx if it exists (never an input, never through '
+        'a symbolic link)',
+    )
     args = parser.parse_args(argv)
     try:
         if not os.path.isfile(args.config):
@@ -97,6 +133,7 @@ def main(argv=None) -> int:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
+        apply_own_data_arguments(cfg, args)
         check_config(cfg, training=True)
         from mixdet.quantization import quantize_int8
 

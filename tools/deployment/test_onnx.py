@@ -18,17 +18,33 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli import ConfigError, check_config
-from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.cli.tool_config import (
+    add_cfg_options_argument,
+    add_own_data_arguments,
+    apply_own_data_arguments,
+)
 from mixdet.evaluate_onnx import check_end_to_end, evaluate_onnx
 from mixdet.ops.export_policy import RUNTIMES
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('model', metavar='MODEL.onnx')
-    parser.add_argument('--runtime', choices=RUNTIMES, default='onnxruntime')
+    parser.add_argument(
+        'config', help='the config the graph was exported from'
+    )
+    parser.add_argument(
+        'model',
+        metavar='MODEL.onnx',
+        help='a graph of export_onnx.py --end2end (float or INT8)',
+    )
+    parser.add_argument(
+        '--runtime',
+        choices=RUNTIMES,
+        default='onnxruntime',
+        help='the runtime that runs the graph (default onnxruntime)',
+    )
     add_cfg_options_argument(parser)
+    add_own_data_arguments(parser, training=False)
     args = parser.parse_args(argv)
     try:
         if not os.path.isfile(args.config):
@@ -37,6 +53,7 @@ def main(argv=None) -> int:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
+        apply_own_data_arguments(cfg, args)
         check_config(cfg, training=False)
         metrics = evaluate_onnx(cfg, args.model, args.runtime)
     except (ValueError, ConfigError) as error:
