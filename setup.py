@@ -19,8 +19,8 @@ def add_mim_extension() -> None:
     for name in MIM_FILES:
         source = os.path.join(root, name)
         target = os.path.join(mim, name)
-        if not os.path.exists(source) or os.path.islink(target):
-            continue
+        if not os.path.exists(source) or os.path.lexists(target):
+            continue  # a link made before, or a folder of one's own
         os.symlink(os.path.relpath(source, mim), target)
 
 

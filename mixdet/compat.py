@@ -27,8 +27,8 @@ is imported: ``MIXDET_DISABLE_FIXES=ssd_head_loss_cls,...`` (or ``all``).
    with a note naming the image and ``tools/misc/check_dataset.py``
    (``LoadImageFromFile``).
 5. ``pkg_resources_warning``: mmengine's ``is_installed`` warns about the
-   deprecated ``pkg_resources`` twice per process; a process-wide
-   ``warnings`` filter silences that one message.
+   deprecated ``pkg_resources`` twice per process; that message is
+   silenced while mmengine's functions run (not for other packages).
 6. ``mmdeploy_onnx_exporter`` (only where mmdeploy is installed): mmdeploy
    1.3 calls ``torch.onnx.export`` without ``dynamo=``, which since torch
    2.9 means the dynamo exporter: it needs onnxscript and ignores
@@ -171,10 +171,36 @@ def name_unreadable_images() -> None:
 def quiet_pkg_resources_warning() -> None:
     """mmengine's ``is_installed`` (run for every ``mmdet::`` config) imports
     and reloads setuptools' deprecated ``pkg_resources``, which warns twice
-    per process; the warning is about mmengine, not the user's work."""
-    warnings.filterwarnings(
-        'ignore', message='pkg_resources is deprecated', category=UserWarning
-    )
+    per process; the warning is about mmengine, not the user's work. Only
+    mmengine's functions that import it are silenced, while they run:
+    other packages' imports of ``pkg_resources`` still warn."""
+    from mmengine.utils import package_utils
+
+    for name in ('is_installed', 'get_installed_path', 'package2module'):
+        original = getattr(package_utils, name)
+        if getattr(original, '_mixdet', False):
+            continue
+        quiet = _without_pkg_resources_warning(original)
+        for module in list(sys.modules.values()):
+            if (getattr(module, '__name__', '') or '').startswith(
+                'mmengine'
+            ) and getattr(module, name, None) is original:
+                setattr(module, name, quiet)
+
+
+def _without_pkg_resources_warning(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                'ignore',
+                message='pkg_resources is deprecated',
+                category=UserWarning,
+            )
+            return function(*args, **kwargs)
+
+    quiet._mixdet = True
+    return quiet
 
 
 class TorchScriptOnnx(types.ModuleType):

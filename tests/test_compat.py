@@ -98,9 +98,9 @@ def test_runner_checkpoint_loads_and_restores_a_runner(tmp_path):
     assert resumed.iter == 2
     assert torch.equal(
         resumed.model.linear.weight,
-        load_checkpoint_file(str(tmp_path / 'a' / 'iter_2.pth'))[
-            'state_dict'
-        ]['linear.weight'],
+        load_checkpoint_file(str(tmp_path / 'a' / 'iter_2.pth'))['state_dict'][
+            'linear.weight'
+        ],
     )
 
 
@@ -209,3 +209,32 @@ def test_a_fix_for_other_versions_is_not_applied_and_says_so(monkeypatch):
     with pytest.warns(UserWarning, match=r"fix 'probe' is for mmdet<3.0"):
         compat.apply()
     assert calls == [] and compat.applied() == []
+
+
+def test_pkg_resources_warning_is_quiet_for_mmengine_only():
+    """mmengine's is_installed no longer warns about pkg_resources; another
+    package's import of it still does (no process-wide filter)."""
+    import subprocess
+    import sys
+
+    code = (
+        'import warnings\n'
+        'import mixdet\n'
+        'from mmengine.config import config\n'
+        'with warnings.catch_warnings(record=True) as caught:\n'
+        "    warnings.simplefilter('always')\n"
+        "    config.is_installed('mmdet')\n"
+        '    quiet = [str(w.message) for w in caught]\n'
+        'with warnings.catch_warnings(record=True) as caught:\n'
+        "    warnings.simplefilter('always')\n"
+        '    import importlib, pkg_resources\n'
+        '    importlib.reload(pkg_resources)\n'
+        '    loud = [str(w.message) for w in caught]\n'
+        "print(any('pkg_resources is deprecated' in m for m in quiet),\n"
+        "      any('pkg_resources is deprecated' in m for m in loud))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ['False', 'True']

@@ -70,3 +70,81 @@ def test_wheels_are_cached_per_torch_build(monkeypatch):
     assert install_mmcv.wheel_key('2.13.0', '12.8') != (
         install_mmcv.wheel_key('2.15.0', '12.8')
     )
+
+
+def test_link_for_mim_leaves_other_checkouts_and_read_only_alone(
+    tmp_path, monkeypatch, capsys
+):
+    """--remove takes away only a link to this checkout; a site-packages it
+    cannot write is one line, not a traceback."""
+    import os
+    import sysconfig
+
+    from .helpers import load_tool
+
+    tool = load_tool('setup', 'link_for_mim.py')
+    site = tmp_path / 'site'
+    site.mkdir()
+    monkeypatch.setattr(sysconfig, 'get_paths', lambda: {'purelib': str(site)})
+    other = tmp_path / 'other' / 'mixdet'
+    other.mkdir(parents=True)
+    (site / 'mixdet').symlink_to(other)
+    assert tool.main(['--remove']) == 1
+    assert 'another checkout' in capsys.readouterr().err
+    assert os.path.islink(site / 'mixdet')
+    (site / 'mixdet').unlink()
+    assert tool.main([]) == 0 and os.path.islink(site / 'mixdet')
+    assert tool.main(['--remove']) == 0 and not os.path.lexists(
+        site / 'mixdet'
+    )
+    site.chmod(0o555)
+    try:
+        if os.access(site, os.W_OK):  # root ignores the mode bits
+            monkeypatch.setattr(
+                tool.os,
+                'symlink',
+                _raise(PermissionError(13, 'Permission denied')),
+            )
+        assert tool.main([]) == 1
+        err = capsys.readouterr().err
+        assert (
+            err.startswith('error: cannot change')
+            and len(err.strip().splitlines()) == 1
+        )
+    finally:
+        site.chmod(0o755)
+
+
+def _raise(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+def test_setup_keeps_a_real_mim_folder(tmp_path):
+    """setup.py's mim links: a real folder where a link would go is left
+    alone (it raised FileExistsError)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .helpers import REPO_DIR
+
+    repo = tmp_path / 'repo'
+    (repo / 'mixdet' / '.mim' / 'configs').mkdir(parents=True)
+    (repo / 'configs').mkdir()
+    (repo / 'tools').mkdir()
+    shutil.copy(f'{REPO_DIR}/setup.py', repo)
+    code = (
+        'import setuptools, sys\n'
+        'setuptools.setup = lambda **kw: None\n'
+        "sys.argv = ['setup.py']\n"
+        "exec(open('setup.py').read(), {'__file__': 'setup.py'})\n"
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], cwd=repo, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (repo / 'mixdet' / '.mim' / 'configs').is_dir()
+    assert (repo / 'mixdet' / '.mim' / 'tools').is_symlink()

@@ -7,7 +7,10 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+# the venv of `make setup` if there is one, else the python on PATH
+VENV_PYTHON="$(dirname "$0")/../.venv/bin/python"
+if [ -x "$VENV_PYTHON" ]; then DEFAULT_PYTHON=$VENV_PYTHON; else DEFAULT_PYTHON=python; fi
+PYTHON=${PYTHON:-$DEFAULT_PYTHON}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \

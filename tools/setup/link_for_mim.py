@@ -24,20 +24,51 @@ REPO = os.path.dirname(
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--remove', action='store_true')
+    parser.add_argument(
+        '--remove',
+        action='store_true',
+        help="remove the link (only one to this checkout's mixdet/)",
+    )
     args = parser.parse_args(argv)
     source = os.path.join(REPO, 'mixdet')
     link = os.path.join(sysconfig.get_paths()['purelib'], 'mixdet')
-    if args.remove:
-        if os.path.islink(link):
-            os.remove(link)
-            print(f'removed {link}')
+    try:
+        return _remove(link, source) if args.remove else _link(link, source)
+    except OSError as error:  # a read-only site-packages
+        print(
+            f'error: cannot change {link}: {error.strerror}; run it with '
+            'the rights to write site-packages, or skip it (only mim needs '
+            'the link)',
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _remove(link: str, source: str) -> int:
+    """Remove ``link`` if it is a link to ``source``."""
+    if not os.path.islink(link):
+        print(f'{link} is not a link: nothing to remove')
         return 0
+    if os.path.realpath(link) != os.path.realpath(source):
+        print(
+            f'error: {link} links to {os.path.realpath(link)}, another '
+            'checkout: left alone (remove it from that checkout)',
+            file=sys.stderr,
+        )
+        return 1
+    os.remove(link)
+    print(f'removed {link}')
+    return 0
+
+
+def _link(link: str, source: str) -> int:
+    """Link ``link`` to ``source`` unless something else is there."""
     if os.path.islink(link):
         if os.path.realpath(link) != os.path.realpath(source):
             print(
                 f'error: {link} links to {os.path.realpath(link)}, not this '
-                f'checkout; remove it with --remove first',
+                f'checkout; run link_for_mim.py --remove in that checkout '
+                f'(or rm {link}) first',
                 file=sys.stderr,
             )
             return 1
