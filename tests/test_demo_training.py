@@ -190,6 +190,22 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
     code = code.replace("'detections.png'", repr(str(tmp_path / 'det.png')))
     exec(compile(code, 'snippet', 'exec'), {})
     assert cv2.imread(str(tmp_path / 'det.png')).shape == (192, 192, 3)
+    # a non-square photo: the snippet's stretch and scale back is the test
+    # pipeline's (Resize keep_ratio=False), so its detections are mmdet's
+    wide = cv2.resize(cv2.imread(root + 'val/' + images[0]), (288, 160))
+    photo = str(tmp_path / 'wide.jpg')
+    cv2.imwrite(photo, wide)
+    names: dict = {}
+    exec(compile(code.replace(repr(root + 'val/' + images[0]), repr(photo)),
+                 'snippet', 'exec'), names)  # fmt: skip
+    dets, found = names['dets'][0], names['labels'][0]
+    mine = dets[:, 4] >= 0.05
+    pred = inference_detector(model, photo).pred_instances
+    keep = pred.scores >= 0.05
+    assert mine.sum() == keep.sum() > 0
+    assert (found[mine] == pred.labels[keep].numpy()).all()
+    boxes = dets[mine, :4] * names['scale']
+    assert np.abs(boxes - pred.bboxes[keep].numpy()).max() < 1
 
 
 def test_deployed_graphs_score_as_pytorch_and_int8_keeps_the_map(

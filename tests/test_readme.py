@@ -11,6 +11,7 @@ from mmengine.config import Config
 
 from .helpers import REPO_DIR
 from .seeded_weights import seeded_state_dict
+from .test_timm2mixdet import max_error_to_timm
 
 
 def snippet(name: str, doc: str = 'README.md') -> str:
@@ -61,6 +62,9 @@ def test_pretrained_recipe_loads_the_converted_weights(
     assert len(loaded) > 100
     for key in loaded:
         assert torch.equal(state[key], weights[key]), key
+    # and the outputs are timm's (the BN eps and padding of the snippet)
+    golden = golden_file(timm_model)
+    assert max_error_to_timm(model.backbone, golden) < 1e-4
 
 
 def test_swap_snippet_runs_as_written_in_a_fresh_process():
@@ -75,3 +79,18 @@ def test_swap_snippet_runs_as_written_in_a_fresh_process():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == '[32, 40, 120, 200]'
+
+
+def test_demo_table_is_the_recorded_run(tool):
+    """The README's demo table shows docs/demo_metrics.json, the metrics a
+    `make demo` run wrote (tools/misc/record_demo.py)."""
+    import json
+
+    recorder = tool('misc', 'record_demo.py')
+    assert recorder.main(['--check']) == 0
+    with open(recorder.RECORD) as f:
+        recorded = json.load(f)['metrics']
+    assert recorder.demo_table(recorded) in open(recorder.README).read()
+    changed = dict(recorded, **{'coco/bbox_mAP_50': 0.1})
+    text = open(recorder.README).read()
+    assert recorder.readme_with_table(text, changed) != text
