@@ -1,11 +1,18 @@
 """Fixtures: the repo, golden files, tool scripts; deterministic torch."""
 
+import os
+
 import pytest
 import torch
 
 from .helpers import REPO_DIR, load_golden, load_tool
 
 torch.set_num_threads(2)
+# The tools' subprocesses wait spinning, as OpenMP does by default: the
+# suite runs alone, where that is about 20% faster than the tools' own
+# passive waiting (docs/performance.md); tests that need the tools'
+# choice set it themselves.
+os.environ.setdefault('OMP_WAIT_POLICY', 'ACTIVE')
 
 
 @pytest.fixture(scope='session')

@@ -226,6 +226,11 @@ def test_keep_ratio_configs_are_refused_not_stretched(tmp_path, capsys):
     assert not out.exists()
     assert tool.main([config, str(out), '--size', '0']) == 2
     assert '--size 0: expected' in capsys.readouterr().err
+    assert tool.main([config, str(out), '--opset', '3']) == 2
+    assert '--opset 3: expected 11 to 21' in capsys.readouterr().err
+    assert tool.main([config, str(out), '--mixconv-max-kernel', '-1']) == 2
+    assert '--mixconv-max-kernel -1' in capsys.readouterr().err
+    assert not out.exists()
 
 
 @pytest.mark.slow

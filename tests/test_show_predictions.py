@@ -168,3 +168,18 @@ def test_out_never_destroys_a_file(
     monkeypatch.undo()
     code, printed = run(out, '--force')
     assert code == 0 and cv2.imread(str(out)).shape == (60, 160, 3)
+
+
+@pytest.mark.parametrize(
+    'option, words',
+    [(['--num', '0'], '--num 0'), (['--score-thr', 'nan'], '--score-thr nan'),
+     (['--score-thr', '2'], 'from 0 to 1')],
+)  # fmt: skip
+def test_numeric_options_are_checked(
+    images, three_class_checkpoint, tmp_path, capsys, option, words
+):
+    out = tmp_path / 'x.png'
+    code = tool.main([DEMO_CONFIG, three_class_checkpoint, '--images',
+                      str(images), '--out', str(out), *option])  # fmt: skip
+    assert code == 1 and words in capsys.readouterr().err
+    assert not out.exists()

@@ -530,6 +530,7 @@ def test_a_run_inside_its_warmup_is_warned_before_it_starts(
     tiny_data, capsys, monkeypatch
 ):
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')  # the tools' choice
     threads = torch.get_num_threads()
     try:
         # 16 images x 5 repeats / 24 a batch = 4 iterations an epoch
@@ -543,7 +544,7 @@ def test_a_run_inside_its_warmup_is_warned_before_it_starts(
     ) in out
     assert 'train_cfg.max_epochs or train_dataloader.dataset.times' in out
     # CPU: torch gets every core, its threads waiting passively (as the
-    # tool set OMP_WAIT_POLICY when it was loaded), and says so
+    # tools set OMP_WAIT_POLICY before torch loads), and says so
     cores = len(os.sched_getaffinity(0))
     line = f'CPU threads: torch uses {cores} ({cores} cores; its threads '
     assert line in out

@@ -27,7 +27,8 @@ ERRORS = {
     'bad_image_size': 'image width/height missing or not a positive number',
     'duplicate_annotation_id': 'annotation id used twice (mmdet refuses)',
     'missing_area': "annotation without 'area' (mmdet reads it)",
-    'malformed_area': "annotation 'area' that is not a finite number",
+    'malformed_area': "annotation 'area' that is not a finite number "
+    '(write the number, e.g. the box width x height)',
     'bad_iscrowd': 'iscrowd that is not the int 0 or 1 (mmdet ignores a box '
     "whose iscrowd is truthy: the string '0' drops it); write 0 or 1",
     'exif_rotated': 'image with an EXIF orientation: mmcv decodes it turned '

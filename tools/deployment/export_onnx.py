@@ -84,7 +84,9 @@ def main(argv=None) -> int:
         help="input side (default: the test pipeline's Resize, else the "
         "config's input_size, else 320)",
     )
-    parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument(
+        '--opset', type=int, default=17, help='ONNX opset, 11 to 21 (17)'
+    )
     parser.add_argument(
         '--end2end',
         action='store_true',
@@ -112,7 +114,12 @@ def main(argv=None) -> int:
         default=None,
         help='MixConvs fused up to this largest kernel, split above it',
     )
-    parser.add_argument('--pointwise', choices=POINTWISE, default=None)
+    parser.add_argument(
+        '--pointwise',
+        choices=POINTWISE,
+        default=None,
+        help='grouped 1x1 convs as grouped or dense convs (default: rule)',
+    )
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--force',
@@ -122,6 +129,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.files) > 2 or not args.files[-1].endswith('.onnx'):
         print('error: expected [CHECKPOINT] OUT.onnx', file=sys.stderr)
+        return 2
+    if not 11 <= args.opset <= 21:
+        print(
+            f'error: --opset {args.opset}: expected 11 to 21', file=sys.stderr
+        )
+        return 2
+    if args.mixconv_max_kernel is not None and args.mixconv_max_kernel < 0:
+        print(
+            f'error: --mixconv-max-kernel {args.mixconv_max_kernel}: expected '
+            '0 (every MixConv split) or a kernel size',
+            file=sys.stderr,
+        )
         return 2
     if args.dynamic_batch and not args.end2end:
         print('error: --dynamic-batch needs --end2end', file=sys.stderr)

@@ -174,8 +174,15 @@ def main(argv=None) -> int:
         required=True,
         help='image files, folders or glob patterns (the first --num)',
     )
-    parser.add_argument('--num', type=int, default=8)
-    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument(
+        '--num', type=int, default=8, help='images to draw (default 8)'
+    )
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='draw boxes scoring at least this, 0 to 1 (default 0.3)',
+    )
     parser.add_argument(
         '--classes',
         nargs='+',
@@ -199,6 +206,12 @@ def main(argv=None) -> int:
         ):
             if not os.path.isfile(path):
                 raise ConfigError(f'{what} {path!r} does not exist')
+        if args.num < 1:
+            raise ConfigError(f'--num {args.num}: expected at least 1')
+        if not 0 <= args.score_thr <= 1:  # NaN too
+            raise ConfigError(
+                f'--score-thr {args.score_thr}: expected a number from 0 to 1'
+            )
         paths = find_images(args.images)[: args.num]
         check_output_path(
             args.out,
