@@ -193,6 +193,13 @@ def write_onnx(
         with torch.no_grad(), warnings.catch_warnings():
             # Shapes read while tracing are constants: what we want.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            # torch warns that advanced indexing gives wrong results for
+            # negative indices; every index here is non-negative (TopK
+            # positions, NonMaxSuppression's selected_indices, the BGR
+            # swap [2, 1, 0]), so the warning does not apply.
+            warnings.filterwarnings(
+                'ignore', message='Exporting aten::index operator'
+            )
             torch.onnx.export(
                 module.eval(),
                 (torch.zeros(batch, channels, size, size),),

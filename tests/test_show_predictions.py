@@ -173,7 +173,7 @@ def test_out_never_destroys_a_file(
 @pytest.mark.parametrize(
     'option, words',
     [(['--num', '0'], '--num 0'), (['--score-thr', 'nan'], '--score-thr nan'),
-     (['--score-thr', '2'], 'from 0 to 1')],
+     (['--score-thr', '-1'], 'expected a finite number >= 0')],
 )  # fmt: skip
 def test_numeric_options_are_checked(
     images, three_class_checkpoint, tmp_path, capsys, option, words

@@ -465,6 +465,10 @@ def test_own_data_in_one_command(tmp_path, tiny_data):
     assert len(val) == 8 and val.metainfo['classes'] == classes
 
 
+OWN_DATA = ['--data-root', '{root}', '--train-ann', 'instances_train.json',
+            '--val-ann', 'instances_val.json']  # fmt: skip
+
+
 @pytest.mark.parametrize(
     'extra, words',
     [
@@ -486,31 +490,11 @@ def test_own_data_in_one_command(tmp_path, tiny_data):
             ['--data-root needs --train-ann'],
         ),
         (
-            [
-                '--data-root',
-                '{root}',
-                '--train-ann',
-                'instances_train.json',
-                '--val-ann',
-                'instances_val.json',
-                '--classes',
-                'ellipse',
-                'circle',
-            ],
+            [*OWN_DATA, '--classes', 'ellipse', 'circle'],
             ["--classes ['circle'] are not categories", "'rectangle'"],
         ),
         (
-            [
-                '--data-root',
-                '{root}',
-                '--train-ann',
-                'instances_train.json',
-                '--val-ann',
-                'instances_val.json',
-                '--classes',
-                'ellipse',
-                'ellipse',
-            ],  # fmt: skip
+            [*OWN_DATA, '--classes', 'ellipse', 'ellipse'],
             ["--classes names ['ellipse'] more than once"],
         ),
     ],

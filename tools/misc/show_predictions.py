@@ -181,7 +181,7 @@ def main(argv=None) -> int:
         '--score-thr',
         type=float,
         default=0.3,
-        help='draw boxes scoring at least this, 0 to 1 (default 0.3)',
+        help='draw boxes scoring at least this (default 0.3)',
     )
     parser.add_argument(
         '--classes',
@@ -208,9 +208,9 @@ def main(argv=None) -> int:
                 raise ConfigError(f'{what} {path!r} does not exist')
         if args.num < 1:
             raise ConfigError(f'--num {args.num}: expected at least 1')
-        if not 0 <= args.score_thr <= 1:  # NaN too
+        if not 0 <= args.score_thr < float('inf'):  # NaN too
             raise ConfigError(
-                f'--score-thr {args.score_thr}: expected a number from 0 to 1'
+                f'--score-thr {args.score_thr}: expected a finite number >= 0'
             )
         paths = find_images(args.images)[: args.num]
         check_output_path(
