@@ -30,6 +30,7 @@ from mixdet.cli import ConfigError, load_tool_config
 from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
 from mixdet.cli.run_plan import plan_threads
 from mixdet.cli.tool_config import (
+    add_force_argument,
     add_own_data_arguments,
     apply_own_data_arguments,
     parse_tool_args,
@@ -47,12 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--out', type=str, help='dump predictions to a pickle file (.pkl)'
     )
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace --out if it exists (never an input, never through a '
-        'symbolic link)',
-    )
+    add_force_argument(parser, '--out')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results'
     )

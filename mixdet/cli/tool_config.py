@@ -24,6 +24,18 @@ def add_cfg_options_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_force_argument(parser: argparse.ArgumentParser, out: str) -> None:
+    """``--force``: replace the existing output ``out`` (how the tool names
+    it); never an input file, never through a symbolic link
+    (:func:`mixdet.engine.atomic.check_output_path`)."""
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help=f'replace {out} if it exists (never an input file, never '
+        'through a symbolic link)',
+    )
+
+
 def tool_parser(
     description: str, work_dir_help: str
 ) -> argparse.ArgumentParser:

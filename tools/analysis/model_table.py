@@ -31,6 +31,7 @@ from typing import Optional
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers the backbones)
+from mixdet.cli.tool_config import add_force_argument
 from mixdet.complexity import count_madds, count_params
 from mixdet.engine.atomic import (
     atomic_write_bytes,
@@ -343,12 +344,7 @@ def main(argv=None) -> int:
         default=[],
         help='metrics.json files written by tools/test.py',
     )
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace --json / --out-png if they exist (never an input, '
-        'never through a symbolic link)',
-    )
+    add_force_argument(parser, '--json / --out-png')
     args = parser.parse_args(argv)
     if args.num_classes is not None and args.num_classes < 1:
         parser.error(f'--num-classes must be >= 1, got {args.num_classes}')

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from mixdet.cli.tool_config import add_force_argument
 from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 
@@ -87,11 +88,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir')
     parser.add_argument('--out', help='PNG (default WORK_DIR/curves.png)')
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace --out if it exists (never through a symbolic link)',
-    )
+    add_force_argument(parser, '--out')
     args = parser.parse_args(argv)
     out = args.out or os.path.join(args.work_dir, 'curves.png')
     try:

@@ -36,7 +36,7 @@ from mixdet.cli.checkpoint_fit import (
     fitting_state_dict,
     read_whole_checkpoint,
 )
-from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
 from mixdet.deployment import export_onnx, onnx_max_diff
 from mixdet.end_to_end import (
     check_exportable,
@@ -121,11 +121,7 @@ def main(argv=None) -> int:
         help='grouped 1x1 convs as grouped or dense convs (default: rule)',
     )
     add_cfg_options_argument(parser)
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace OUT.onnx if it exists (never an input file)',
-    )
+    add_force_argument(parser, 'OUT.onnx')
     args = parser.parse_args(argv)
     if len(args.files) > 2 or not args.files[-1].endswith('.onnx'):
         print('error: expected [CHECKPOINT] OUT.onnx', file=sys.stderr)

@@ -30,6 +30,7 @@ from mixdet.cli import ConfigError, check_config
 from mixdet.cli.timing import interleaved
 from mixdet.cli.tool_config import (
     add_cfg_options_argument,
+    add_force_argument,
     add_own_data_arguments,
     apply_own_data_arguments,
 )
@@ -112,12 +113,7 @@ def main(argv=None) -> int:
     )
     add_cfg_options_argument(parser)
     add_own_data_arguments(parser, training=True)
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace INT8.onnx if it exists (never an input, never through '
-        'a symbolic link)',
-    )
+    add_force_argument(parser, 'INT8.onnx')
     args = parser.parse_args(argv)
     try:
         if not os.path.isfile(args.config):

@@ -18,7 +18,7 @@ from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
 from mixdet.cli.config_check import inner_dataset
-from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
 from mixdet.engine.atomic import check_output_path
 
 
@@ -28,12 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--output-dir', required=True, help='folder for the drawn images'
     )
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace drawn images already in --output-dir (never the '
-        "dataset's own images, never through a symbolic link)",
-    )
+    add_force_argument(parser, 'drawn images in --output-dir')
     parser.add_argument('--split', choices=('train', 'val', 'test'))
     parser.add_argument(
         '--num', type=int, default=20, help='images to draw (default 20)'

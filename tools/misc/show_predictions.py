@@ -30,7 +30,7 @@ from mixdet.cli.checkpoint_fit import (
     saved_dataset_meta,
 )
 from mixdet.cli.own_data import set_num_classes
-from mixdet.cli.tool_config import add_cfg_options_argument
+from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
 from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -192,12 +192,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--out', default='predictions.png', help='the picture to write'
     )
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace --out if it exists (never an input, never through a '
-        'symbolic link)',
-    )
+    add_force_argument(parser, '--out')
     args = parser.parse_args(argv)
     try:
         for path, what in (

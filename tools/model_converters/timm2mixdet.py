@@ -16,6 +16,7 @@ import torch
 
 from mixdet.cli import ConfigError
 from mixdet.cli.checkpoint_fit import read_checkpoint
+from mixdet.cli.tool_config import add_force_argument
 from mixdet.converters import (
     ConversionError,
     compare_keys,
@@ -46,11 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "eps). Default: 'tf_mixnet' when the src file name starts with "
         "'tf_', else 'mixnet'",
     )
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace dst if it exists (never allowed: dst == src)',
-    )
+    add_force_argument(parser, 'dst')
     parser.add_argument(
         '--keep-classifier',
         action='store_true',
