@@ -1091,3 +1091,29 @@ def test_a_small_file_declaring_huge_storages_is_refused(tmp_path):
     assert os.path.getsize(path) < 1000
     with pytest.raises(CheckpointRefused, match='declaring 4294967296'):
         load_checkpoint_file(str(path))
+
+
+def test_a_resumed_epoch_skips_only_what_it_can_tell():
+    """The batches an iteration checkpoint trained are skipped as sampler
+    indices only where batches take them in order; a grouping batch
+    sampler (mmdet's AspectRatioBatchSampler) cannot say which it took,
+    so the epoch restarts (with a line), except a finished one."""
+    from mmdet.datasets.samplers import AspectRatioBatchSampler
+    from torch.utils.data import DataLoader
+
+    from mixdet.engine.resumable_loop import samples_to_skip
+
+    class Images(list):
+        def get_data_info(self, i):
+            return dict(width=10 + i % 3, height=10)
+
+    data = Images(range(20))
+    plain = DataLoader(data, batch_size=4)
+    assert samples_to_skip(plain, 2) == 8
+    assert samples_to_skip(plain, 5) == 20  # the whole epoch
+    sampler = torch.utils.data.SequentialSampler(data)
+    grouped = DataLoader(
+        data, batch_sampler=AspectRatioBatchSampler(sampler, batch_size=4)
+    )
+    assert samples_to_skip(grouped, 2) is None
+    assert samples_to_skip(grouped, len(grouped)) == 20

@@ -37,7 +37,11 @@ from mixdet.cli.tool_config import (
     run_tool,
     tool_parser,
 )
-from mixdet.engine.atomic import atomic_write_bytes, check_output_path
+from mixdet.engine.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_path,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -137,21 +141,19 @@ def test_and_save_metrics(
         )
     metrics = runner.test()
     if runner.rank == 0:
+        # the work dir's own record, replaced each run: all or nothing,
+        # and never through a symbolic link
         path = osp.join(cfg.work_dir, 'metrics.json')
-        with open(path, 'w') as f:
-            json.dump(
-                dict(
-                    config=args.config,
-                    checkpoint=args.checkpoint,
-                    metrics={
-                        k: float(v)
-                        for k, v in metrics.items()
-                        if isinstance(v, (int, float))
-                    },
-                ),
-                f,
-                indent=2,
-            )
+        record = dict(
+            config=args.config,
+            checkpoint=args.checkpoint,
+            metrics={
+                k: float(v)
+                for k, v in metrics.items()
+                if isinstance(v, (int, float))
+            },
+        )
+        atomic_write_text(path, json.dumps(record, indent=2))
         print(f'metrics written to {path}')
 
 
