@@ -176,10 +176,13 @@ def main(argv=None) -> int:
             check_exportable(model)
         try:
             pipeline_size, resize = pipeline_resize(cfg)
-        except ValueError:
+        except ValueError as error:
             if args.end2end:  # its graph resizes nothing: it would stretch
                 raise
-            pipeline_size, resize = None, None  # raw outputs: user's input
+            # raw outputs: resizing the input is the user's, but say so
+            print(f'note: {str(error).split(";")[0]}; this raw-output graph '
+                  'takes square images of the export size')  # fmt: skip
+            pipeline_size, resize = None, None
     except (ValueError, ConfigError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
