@@ -21,6 +21,10 @@ from .models.layers import GroupedPointwiseConv2d, MixConv2d, make_conv2d
 from .ops import ExportRule, block_diagonal_weight, export_rule, pad_kernels
 
 GROUPED = (MixConv2d, GroupedPointwiseConv2d)
+# The forwards that are nothing but a batch norm in eval mode. A subclass
+# with its own forward (timm's BatchNormAct2d adds an activation) is left
+# as it is: folding it would drop what its forward adds.
+PLAIN_BN_FORWARDS = (_BatchNorm.forward, nn.SyncBatchNorm.forward)
 
 
 def fold_bn(model: nn.Module) -> nn.Module:
@@ -28,12 +32,15 @@ def fold_bn(model: nn.Module) -> nn.Module:
     follows a conv (its next sibling, as in mmcv's ``ConvModule`` and
     mixdet's ``ConvNormAct``) folded into that conv: plain convs, and
     group by group :class:`MixConv2d` and :class:`GroupedPointwiseConv2d`
-    (which mmcv's ``fuse_conv_bn`` skips). Affine or not."""
+    (which mmcv's ``fuse_conv_bn`` skips). Affine or not. A norm whose
+    class has its own forward (timm's ``BatchNormAct2d``: norm + activation)
+    is not folded, so outputs never change (mmcv's ``fuse_conv_bn`` would
+    replace it, activation and all, by an identity)."""
     model = copy.deepcopy(model).eval()
     for parent in list(model.modules()):
         conv = None
         for name, child in list(parent.named_children()):
-            if isinstance(child, _BatchNorm) and conv is not None:
+            if is_plain_bn(child) and conv is not None:
                 _fold(conv, child)
                 setattr(parent, name, nn.Identity())
                 conv = None
@@ -42,6 +49,14 @@ def fold_bn(model: nn.Module) -> nn.Module:
             else:
                 conv = None
     return model
+
+
+def is_plain_bn(module: nn.Module) -> bool:
+    """Whether ``module`` is a batch norm whose forward is only that."""
+    return (
+        isinstance(module, _BatchNorm)
+        and type(module).forward in PLAIN_BN_FORWARDS
+    )
 
 
 def batch_norm_affine(

@@ -99,3 +99,29 @@ def test_merge_groups_leaves_what_cannot_merge():
         assert isinstance(merged[0], MixConv2d)
         x = torch.randn(1, 12, 9, 9)
         torch.testing.assert_close(merged(x), conv(x), rtol=0, atol=0)
+
+
+class BatchNormReLU(nn.BatchNorm2d):
+    """A norm with an activation in its forward, as timm's BatchNormAct2d."""
+
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+def test_fold_bn_keeps_a_norm_whose_forward_adds_more():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), BatchNormReLU(8))
+    model[1].running_mean.normal_()
+    model.eval()
+    x = torch.randn(2, 3, 16, 16)
+    folded = fold_bn(model)
+    assert isinstance(folded[1], BatchNormReLU)
+    torch.testing.assert_close(folded(x), model(x), rtol=0, atol=0)
+
+
+def test_fold_bn_keeps_timm_mixnet_outputs():
+    timm = pytest.importorskip('timm')
+    model = timm.create_model('mixnet_s', features_only=True).eval()
+    x = torch.randn(1, 3, 64, 64)
+    for a, b in zip(fold_bn(model)(x), model(x)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
