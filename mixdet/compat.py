@@ -66,7 +66,7 @@ class TorchForCheckpoints(types.ModuleType):
 
     @staticmethod
     def load(f, map_location=None, **kwargs):
-        from .engine import load_checkpoint_file
+        from .checkpoint import load_checkpoint_file
 
         return load_checkpoint_file(f, map_location)
 
@@ -83,7 +83,7 @@ def route_checkpoint_loads() -> None:
     and only there."""
     from mmengine.runner import checkpoint
 
-    from .engine import load_checkpoint_url
+    from .checkpoint import load_checkpoint_url
 
     checkpoint.torch = TorchForCheckpoints('torch')
     checkpoint.load_url = load_checkpoint_url

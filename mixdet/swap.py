@@ -10,7 +10,7 @@ shallow; ``SSDNeck``: also the head's first levels).
 """
 
 import os
-from typing import Union
+from typing import NamedTuple, Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -35,47 +35,46 @@ def mmdet_config(name: str) -> Config:
 DEEP_FIRST_NECKS = ('YOLOV3Neck',)
 
 
-# The last backbone built by _build_backbone: the start-up checks ask for
-# channels and then strides of the same config.
-_LAST_BUILT: list = []
+class BackboneOutputs(NamedTuple):
+    """What a backbone config gives the neck."""
+
+    channels: Optional[tuple[int, ...]]  # None: it does not say
+    strides: tuple[int, ...]
 
 
-def _build_backbone(backbone: dict):
-    """The backbone of a config (no init weights), reused while the
-    config stays the same; only ever run in eval mode without grad."""
+def backbone_outputs(backbone: dict) -> BackboneOutputs:
+    """The channels and strides of a backbone config's outputs: the
+    backbone is built (no init weights) and run once on a 64x64 input."""
+    import torch
     from mmdet.registry import MODELS
 
     from .scope import mmdet_scope
 
     cfg = dict(backbone)
     cfg.pop('init_cfg', None)  # no weights needed to count channels
-    key = repr(cfg)
-    if not _LAST_BUILT or _LAST_BUILT[0] != key:
-        with mmdet_scope():
-            _LAST_BUILT[:] = [key, MODELS.build(cfg).eval()]
-    return _LAST_BUILT[1]
-
-
-def backbone_out_strides(backbone: dict) -> tuple[int, ...]:
-    """The strides of a backbone config's outputs (one 64x64 forward)."""
-    import torch
-
-    model = _build_backbone(backbone)
+    with mmdet_scope():
+        model = MODELS.build(cfg).eval()
     with torch.no_grad():
         outs = model(torch.zeros(1, 3, 64, 64))
-    return tuple(64 // out.shape[-1] for out in outs)
-
-
-def backbone_out_channels(backbone: dict) -> tuple[int, ...]:
-    """The channels of a backbone config's outputs."""
-    model = _build_backbone(backbone)
     channels = getattr(model, 'out_channels', None)
+    return BackboneOutputs(
+        None if channels is None else tuple(channels),
+        tuple(64 // out.shape[-1] for out in outs),
+    )
+
+
+def backbone_out_channels(
+    backbone: dict, outputs: Optional[BackboneOutputs] = None
+) -> tuple[int, ...]:
+    """The channels of a backbone config's outputs (from ``outputs`` when
+    given)."""
+    channels = (outputs or backbone_outputs(backbone)).channels
     if channels is None:
         raise ValueError(
             f'backbone {backbone.get("type")!r} does not '
             'expose out_channels; set the neck by hand'
         )
-    return tuple(channels)
+    return channels
 
 
 def neck_in_channels(neck: dict, channels: tuple[int, ...]) -> list[int]:
@@ -85,9 +84,12 @@ def neck_in_channels(neck: dict, channels: tuple[int, ...]) -> list[int]:
     return list(channels)
 
 
-def check_neck_channels(model: dict) -> None:
+def check_neck_channels(
+    model: dict, outputs: Optional[BackboneOutputs] = None
+) -> None:
     """Raise ``ValueError`` naming both numbers if the neck's
-    ``in_channels`` do not match the backbone's output channels."""
+    ``in_channels`` do not match the backbone's output channels
+    (``outputs``: the backbone's, when known)."""
     neck = model.get('neck')
     backbone = model.get('backbone')
     if isinstance(neck, (list, tuple)):
@@ -100,7 +102,7 @@ def check_neck_channels(model: dict) -> None:
         return
     if not is_mixdet_backbone(backbone.get('type')):
         return  # only mixdet's backbones report their channels up front
-    channels = backbone_out_channels(backbone)
+    channels = backbone_out_channels(backbone, outputs)
     expected = neck_in_channels(neck, channels)
     given = neck['in_channels']
     given = list(given) if isinstance(given, (list, tuple)) else [given]
@@ -113,11 +115,14 @@ def check_neck_channels(model: dict) -> None:
         )
 
 
-def check_ssd_neck(model: dict) -> None:
+def check_ssd_neck(
+    model: dict, outputs: Optional[BackboneOutputs] = None
+) -> None:
     """Raise ``ValueError`` naming the keys when an ``SSDNeck`` does not
     fit its backbone or head: its ``out_channels`` must start with its
     ``in_channels`` and be the head's ``in_channels``, and a mixdet
-    backbone must give the strides the head's anchors start with."""
+    backbone must give the strides the head's anchors start with
+    (``outputs``: the backbone's, when known)."""
     neck, head = model.get('neck'), model.get('bbox_head')
     if not isinstance(neck, dict) or neck.get('type') != 'SSDNeck':
         return
@@ -146,7 +151,7 @@ def check_ssd_neck(model: dict) -> None:
     anchors = (head or {}).get('anchor_generator') or {}
     if not is_mixdet_backbone((backbone or {}).get('type')) or not anchors:
         return
-    strides = backbone_out_strides(backbone)
+    strides = (outputs or backbone_outputs(backbone)).strides
     wanted = tuple(anchors['strides'][: len(strides)])
     if strides != wanted:
         raise ValueError(
@@ -174,7 +179,8 @@ def swap_backbone(
     """
     model = cfg['model'] if 'model' in cfg else cfg
     model['backbone'] = ConfigDict(backbone)
-    channels = backbone_out_channels(backbone)
+    outputs = backbone_outputs(backbone)
+    channels = backbone_out_channels(backbone, outputs)
     neck = model.get('neck')
     if isinstance(neck, dict) and 'in_channels' in neck:
         neck['in_channels'] = neck_in_channels(neck, channels)
@@ -183,5 +189,5 @@ def swap_backbone(
             out[: len(channels)] = channels
             neck['out_channels'] = out
             model['bbox_head']['in_channels'] = out
-            check_ssd_neck(model)
+            check_ssd_neck(model, outputs)
     return cfg

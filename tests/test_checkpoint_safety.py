@@ -17,14 +17,12 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 
-from mixdet.engine import (
+from mixdet.checkpoint import (
     CheckpointRefused,
-    ResumeError,
-    find_resume_checkpoint,
     is_complete_checkpoint,
     load_checkpoint_file,
-    read_problem,
 )
+from mixdet.engine import ResumeError, find_resume_checkpoint, read_problem
 
 from .helpers import REPO_DIR
 from .test_compat import ToyModel, make_runner
@@ -223,7 +221,7 @@ def test_escape_refused_under_every_hash_seed(tmp_path):
     script = textwrap.dedent(f"""
         import pickle, torch
         import mixdet
-        from mixdet.engine import load_checkpoint_file
+        from mixdet.checkpoint import load_checkpoint_file
         torch.serialization.add_safe_globals([(getattr, 'builtins.getattr')])
         try:
             load_checkpoint_file({escape!r})
@@ -413,7 +411,7 @@ def test_every_place_that_reads_config_text_is_covered():
     """The places mmengine / mmdet read config text from a checkpoint and
     run it; a new one in an upgrade fails here until CONFIG_TEXT_KEYS
     covers it."""
-    from mixdet.engine.safe_load import CONFIG_TEXT_KEYS
+    from mixdet.checkpoint.safe_load import CONFIG_TEXT_KEYS
 
     assert config_text_readers() == {
         'mmengine/runner/runner.py',
@@ -550,7 +548,7 @@ def test_every_mmengine_scheme_reads_through_mixdet():
     from mmengine.runner import checkpoint
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mixdet.engine import load_checkpoint_url
+    from mixdet.checkpoint import load_checkpoint_url
 
     for prefix, loader in CheckpointLoader._schemes.items():
         assert loader.__globals__ is vars(checkpoint), prefix
@@ -598,7 +596,7 @@ def assert_same(a, b, where='checkpoint'):
 
 
 def drop_config(checkpoint):
-    from mixdet.engine import drop_config_text
+    from mixdet.checkpoint import drop_config_text
 
     drop_config_text(checkpoint)
     return checkpoint
@@ -817,13 +815,14 @@ def test_stand_ins_cannot_hide_in_sets_keys_or_tensor_hooks(tmp_path):
 def test_memory_error_is_one_line(tmp_path, runner_checkpoint, monkeypatch):
     """A load that runs out of memory (MemoryError has no message) is one
     ConfigError line, not an IndexError."""
+    from mixdet.checkpoint import read
     from mixdet.cli import checkpoint_fit
-    from mixdet.cli.config_check import ConfigError
+    from mixdet.utils import ConfigError
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(checkpoint_fit, 'load_checkpoint_file', out_of_memory)
+    monkeypatch.setattr(read, 'load_checkpoint_file', out_of_memory)
     with pytest.raises(ConfigError, match='MemoryError: no message'):
         checkpoint_fit.read_checkpoint(runner_checkpoint, 'checkpoint')
 
@@ -948,7 +947,7 @@ def test_resume_refuses_a_step_count_that_is_not_one(
 def test_ddp_and_plain_keys_of_one_weight_are_refused(tmp_path):
     """'module.x' silently replaced 'x' (or the other way round)."""
     from mixdet.cli.checkpoint_fit import fitting_state_dict
-    from mixdet.cli.config_check import ConfigError
+    from mixdet.utils import ConfigError
 
     model = ToyModel()
     state = model.state_dict()

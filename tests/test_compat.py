@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import mixdet  # noqa: F401  (applies the fixes)
-from mixdet.engine import load_checkpoint_file
+from mixdet.checkpoint import load_checkpoint_file
 
 from .helpers import loss_backward_predict
 

@@ -27,7 +27,7 @@ SIZE = 128
 def test_every_promised_config_exists():
     """Each Table-1 row in both SSDLite flavours (mmdet's, TF OD API's)
     and SSDLite-MixNet-S/M/L, named as mmdet names configs."""
-    from mixdet.paper import TABLE1
+    from mixdet.analysis.paper import TABLE1
 
     names = {os.path.basename(c) for c in CONFIGS}
     expected = {
@@ -68,12 +68,10 @@ def test_top_level_test_pipeline_is_the_one_the_test_loader_uses(config):
     """mmdeploy builds its inputs from ``cfg.test_pipeline``, mmdet's
     ``inference_detector`` from the test loader's: they must agree (a demo
     config once kept the 320 px pipeline of its base at the top level)."""
-    from mixdet.cli.config_check import inner_dataset
+    from mixdet.utils import inner_dataset
 
     cfg = Config.fromfile(os.path.join(REPO_DIR, config))
     if 'test_pipeline' not in cfg:
         pytest.skip('no top-level test_pipeline')
     loader_pipeline = inner_dataset(cfg, 'test_dataloader')[0]['pipeline']
-    assert _without_scope(cfg.test_pipeline) == _without_scope(
-        loader_pipeline
-    )
+    assert _without_scope(cfg.test_pipeline) == _without_scope(loader_pipeline)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from mixdet.cli.coco_check import scan_coco
-from mixdet.cli.shapes import make_shapes_dataset
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,

@@ -13,8 +13,8 @@ import sys
 import pytest
 import torch
 
-from mixdet.cli.shapes import make_shapes_dataset
-from mixdet.engine.safe_load import load_checkpoint_file
+from mixdet.checkpoint.safe_load import load_checkpoint_file
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import DEMO_CONFIG, REPO_DIR, data_options, load_tool
 
@@ -150,7 +150,7 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
 
-    from mixdet.end_to_end import detections, export_end_to_end
+    from mixdet.deploy.end_to_end import detections, export_end_to_end
 
     from .test_readme import snippet
 
@@ -209,9 +209,9 @@ def test_end_to_end_onnx_on_the_demo_checkpoint_and_images(trained, tmp_path):
 
 
 def test_deployed_graphs_score_as_pytorch_and_int8_keeps_the_map(
-    trained, tmp_path
+    trained, tmp_path, capsys
 ):
-    """The end-to-end graph, scored by tools/deployment/test_onnx.py's
+    """The end-to-end graph, scored by tools/deployment/evaluate_onnx.py's
     evaluation, has the mAP the training's own evaluation gave; its INT8
     version (every conv quantized, 16 calibration images) stays within 3
     points of mAP@0.5 in onnxruntime and OpenVINO."""
@@ -219,9 +219,9 @@ def test_deployed_graphs_score_as_pytorch_and_int8_keeps_the_map(
     from mmdet.apis import init_detector
     from mmengine.config import Config
 
-    from mixdet.end_to_end import export_end_to_end
-    from mixdet.evaluate_onnx import evaluate_onnx
-    from mixdet.quantization import quantize_int8
+    from mixdet.deploy.end_to_end import export_end_to_end
+    from mixdet.deploy.evaluate import evaluate_onnx
+    from mixdet.deploy.quantize import quantize_int8
 
     work_dir, options, log, _ = trained
     line = next(x for x in log.splitlines() if 'bbox_mAP_copypaste' in x)
@@ -232,8 +232,13 @@ def test_deployed_graphs_score_as_pytorch_and_int8_keeps_the_map(
         cfg, str(work_dir / f'epoch_{EPOCHS}.pth'), device='cpu'
     )
     float_file = export_end_to_end(model, str(tmp_path / 'float.onnx'), 192)
-    metrics = evaluate_onnx(cfg, float_file)
-    got = [metrics['coco/bbox_mAP'], metrics['coco/bbox_mAP_50']]
+    # the tool, as the README runs it
+    tool = load_tool('deployment', 'evaluate_onnx.py')
+    assert tool.main([DEMO_CONFIG, float_file, '--cfg-options', *options]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = last.split(': ', 1)[1].split(', ')
+    metrics = dict(item.split(' ') for item in printed)
+    got = [float(metrics[f'coco/bbox_mAP{k}']) for k in ('', '_50')]
     assert got == trained_map, (got, line)
 
     int8_file = str(tmp_path / 'int8.onnx')

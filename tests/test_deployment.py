@@ -12,7 +12,7 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
 from mixdet import ops
-from mixdet.deployment import (
+from mixdet.deploy import (
     RawOutputs,
     export_onnx,
     fold_bn,
@@ -91,10 +91,10 @@ def test_export_follows_the_rule_for_the_runtime_and_cpu(
     node per conv module; where it says split, one Conv per group."""
     import onnx
 
-    from mixdet.ops import ExportRule, export_policy, export_rule
+    from mixdet.deploy import ExportRule, export_rule, export_rules
 
     split = ExportRule('onnxruntime', 'test-cpu', 0, 'grouped', 'test')
-    monkeypatch.setattr(export_policy, 'EXPORT_RULES', (split,))
+    monkeypatch.setattr(export_rules, 'EXPORT_RULES', (split,))
     model = randomised(CONFIGS[0])
     mixed = (MixConv2d, GroupedPointwiseConv2d)
     inside = {

@@ -7,14 +7,14 @@ import onnx
 import pytest
 import torch
 
-from mixdet.end_to_end import (
+from mixdet.deploy import ExportRule
+from mixdet.deploy.end_to_end import (
     EndToEnd,
     compare_with_mmdet,
     detections,
     export_end_to_end,
     mmdet_predictions,
 )
-from mixdet.ops import ExportRule
 
 from .helpers import REPO_DIR, load_tool
 from .test_deployment import randomised
@@ -43,9 +43,7 @@ FUSED = ExportRule('onnxruntime', 'test', 99, 'dense', 'test')
 )  # fmt: skip
 def test_onnx_detections_equal_mmdet_predict(config, size, rule, tmp_path):
     model = randomised(config)
-    out = export_end_to_end(
-        model, str(tmp_path / 'det.onnx'), size, rule=rule
-    )
+    out = export_end_to_end(model, str(tmp_path / 'det.onnx'), size, rule=rule)
     graph = onnx.load(out).graph
     ops = {node.op_type for node in graph.node}
     assert {'NonMaxSuppression', 'TopK'} <= ops
@@ -75,9 +73,7 @@ def test_a_dynamic_batch_detects_each_image_as_mmdet_does(tmp_path):
     session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     images = [image(192, seed) for seed in range(3)]
     for batch in (images, images[:1]):
-        dets, labels = session.run(
-            None, {'image': torch.cat(batch).numpy()}
-        )
+        dets, labels = session.run(None, {'image': torch.cat(batch).numpy()})
         rows = model.bbox_head.test_cfg.max_per_img
         assert dets.shape == (len(batch), rows, 5)
         for i, one in enumerate(batch):
@@ -87,8 +83,8 @@ def test_a_dynamic_batch_detects_each_image_as_mmdet_does(tmp_path):
             assert abs(boxes - ref[0].numpy()).max() < 1e-3
             assert abs(scores - ref[1].numpy()).max() < 1e-5
             assert found.tolist() == ref[2].tolist()
-            assert (dets[i, len(boxes):] == 0).all()  # the padding
-            assert (labels[i, len(boxes):] == -1).all()
+            assert (dets[i, len(boxes) :] == 0).all()  # the padding
+            assert (labels[i, len(boxes) :] == -1).all()
 
 
 def test_a_head_that_cannot_export_is_one_error_and_no_file(tmp_path, capsys):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from mixdet import ops
-from mixdet.deployment import fold_bn, merge_groups
+from mixdet.deploy import fold_bn, merge_groups
 from mixdet.models.layers import (
     ConvNormAct,
     GroupedPointwiseConv2d,

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mixdet.cli.shapes import make_shapes_dataset
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import REPO_DIR, data_options, pip_install_into
 

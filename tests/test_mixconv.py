@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mixdet import ops
-from mixdet.deployment import merge_groups
+from mixdet.deploy import merge_groups
 from mixdet.models.layers import (
     GroupedPointwiseConv2d,
     MixConv2d,
@@ -79,7 +79,7 @@ def test_mixconv_equals_reference(path, padding, stride, size):
         )
         channels = int(torch.randint(num, 24, (1,), generator=g))
         mix = MixConv2d(channels, channels, kernels, stride, padding=padding)
-        # merged: one nn.Conv2d, as exported (mixdet.deployment)
+        # merged: one nn.Conv2d, as exported (mixdet.deploy)
         conv = (
             merge_groups(torch.nn.Sequential(mix))
             if path == 'merged'

@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import torch
 
-from mixdet.complexity import count_madds
+from mixdet.analysis.complexity import count_madds
+from mixdet.analysis.paper import TABLE2
 from mixdet.converters import convert_timm_mixnet
 from mixdet.models.backbones import MixNet
-from mixdet.paper import TABLE2
 
 from .helpers import REPO_DIR
 from .seeded_weights import seeded_input, seeded_state_dict

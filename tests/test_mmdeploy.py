@@ -14,7 +14,7 @@ import sys
 import pytest
 import torch
 
-from mixdet.cli.shapes import make_shapes_dataset
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import REPO_DIR, pip_install_into
 from .test_deployment import randomised

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from mixdet.paper import TABLE1
+from mixdet.analysis.paper import TABLE1
 
 from .helpers import REPO_DIR, load_tool
 
@@ -170,7 +170,7 @@ def test_any_detector_config_at_its_own_input_size(capsys):
     from mmdet.registry import MODELS
     from mmengine.config import Config
 
-    from mixdet.complexity import count_madds
+    from mixdet.analysis.complexity import count_madds
 
     model = MODELS.build(Config.fromfile(os.path.join(REPO_DIR, demo)).model)
     assert row.madds == count_madds(model, 192) < count_madds(model, 320)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from mixdet.cli.shapes import make_shapes_dataset
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import DEMO_CONFIG, check_error, data_options, load_tool
 

@@ -7,10 +7,10 @@ import onnx
 import pytest
 from mmengine.config import Config
 
-from mixdet.cli.shapes import make_shapes_dataset
-from mixdet.deployment import export_onnx
-from mixdet.end_to_end import export_end_to_end
-from mixdet.quantization import conv_groups, quantize_int8
+from mixdet.deploy import export_onnx
+from mixdet.deploy.end_to_end import export_end_to_end
+from mixdet.deploy.quantize import conv_groups, quantize_int8
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import DEMO_CONFIG, REPO_DIR, data_options, load_tool
 from .test_deployment import randomised

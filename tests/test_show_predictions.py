@@ -149,7 +149,7 @@ def test_out_never_destroys_a_file(
 
     import errno
 
-    from mixdet.engine import atomic
+    from mixdet.checkpoint import atomic
 
     def full_disk(fd):
         raise OSError(errno.ENOSPC, 'No space left on device')

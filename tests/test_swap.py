@@ -10,7 +10,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
-from mixdet.cli import ConfigError, check_config
+from mixdet.cli import check_config
 from mixdet.swap import (
     backbone_out_channels,
     check_neck_channels,
@@ -18,6 +18,7 @@ from mixdet.swap import (
     mmdet_config,
     swap_backbone,
 )
+from mixdet.utils import ConfigError
 
 from .helpers import REPO_DIR, loss_backward_predict
 

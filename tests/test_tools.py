@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 
+from mixdet.checkpoint import load_checkpoint_file
 from mixdet.cli import check_config
-from mixdet.cli.shapes import make_shapes_dataset
-from mixdet.engine import load_checkpoint_file
+from mixdet.testing.shapes import make_shapes_dataset
 
 from .helpers import (
     DEMO_CONFIG,
@@ -655,3 +655,36 @@ def test_tools_wait_passively_and_take_every_core(monkeypatch):
     monkeypatch.setattr(run_plan, 'busy_cores', lambda: 3.9)
     threads, why = run_plan.cpu_threads()
     assert threads == 4 and 'sleep while they wait' in why
+
+
+def test_every_flag_of_every_tool_has_help():
+    import ast
+    import glob
+
+    bare = []
+    files = glob.glob(
+        os.path.join(REPO_DIR, 'tools', '**', '*.py'), recursive=True
+    )
+    files += glob.glob(os.path.join(REPO_DIR, 'mixdet', 'cli', '*.py'))
+    for path in files:
+        for node in ast.walk(ast.parse(open(path).read())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, 'attr', '') == 'add_argument'
+                and not any(k.arg == 'help' for k in node.keywords)
+            ):
+                rel = os.path.relpath(path, REPO_DIR)
+                bare.append(f'{rel}:{node.lineno}')
+    assert not bare, bare
+
+
+def test_no_tool_is_named_like_a_test_file():
+    import glob
+
+    tools = os.path.join(REPO_DIR, 'tools', '**', '*.py')
+    named = [
+        p
+        for p in glob.glob(tools, recursive=True)
+        if os.path.basename(p).startswith('test_')
+    ]
+    assert not named, named

@@ -129,7 +129,7 @@ def run(command: list[str], env: dict, dry_run: bool, out=None) -> None:
         raise SystemExit(f'error: exit {code} from: {shell_line(command)}')
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -152,7 +152,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--only', default='', help='only configs whose name contains this'
     )
-    parser.add_argument('--work-root', default='work_dirs/table1')
+    parser.add_argument(
+        '--work-root',
+        default='work_dirs/table1',
+        help='one work dir per config is made under it',
+    )
     parser.add_argument(
         '--dry-run',
         action='store_true',
@@ -173,6 +177,12 @@ def main(argv=None) -> int:
     configs = table1_configs(args.detector, args.only)
     if not configs:
         parser.error(f'no Table-1 config matches --only {args.only!r}')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    configs = table1_configs(args.detector, args.only)
 
     env = dict(os.environ, GPUS=str(args.gpus))
     env.setdefault('GPUS_PER_NODE', str(min(args.gpus, 8)))

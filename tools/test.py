@@ -26,22 +26,24 @@ from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError, load_tool_config
+from mixdet.checkpoint.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_path,
+)
+from mixdet.cli import load_tool_config, prepare_cpu_distributed
 from mixdet.cli.checkpoint_fit import build_model_quietly, fitting_state_dict
 from mixdet.cli.run_plan import plan_threads
 from mixdet.cli.tool_config import (
     add_force_argument,
     add_own_data_arguments,
     apply_own_data_arguments,
+    build_runner,
+    check_tool_config,
     parse_tool_args,
-    run_tool,
     tool_parser,
 )
-from mixdet.engine.atomic import (
-    atomic_write_bytes,
-    atomic_write_text,
-    check_output_path,
-)
+from mixdet.utils import ConfigError, inner_dataset
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -112,10 +114,7 @@ def build_config(args: argparse.Namespace) -> Config:
                 '--tta needs tta_model and tta_pipeline in the config'
             )
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-        test_data_cfg = cfg.test_dataloader.dataset
-        while 'dataset' in test_data_cfg:
-            test_data_cfg = test_data_cfg['dataset']
-        test_data_cfg.pipeline = cfg.tta_pipeline
+        inner_dataset(cfg, 'test_dataloader')[0].pipeline = cfg.tta_pipeline
     return cfg
 
 
@@ -166,13 +165,17 @@ def check_checkpoint_fits(cfg: Config, args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return run_tool(
-        args,
-        build_config,
-        False,
-        lambda runner, cfg: test_and_save_metrics(args, runner, cfg),
-        lambda cfg: check_checkpoint_fits(cfg, args),
-    )
+    try:  # every check before anything is written: one line, exit 2
+        cfg = build_config(args)
+        check_tool_config(args, cfg, training=False)
+        check_checkpoint_fits(cfg, args)
+        prepare_cpu_distributed(cfg, args.launcher)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    runner = build_runner(cfg)
+    test_and_save_metrics(args, runner, cfg)
+    return 0
 
 
 if __name__ == '__main__':

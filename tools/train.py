@@ -21,15 +21,16 @@ import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError, load_tool_config
+from mixdet.cli import load_tool_config, prepare_cpu_distributed
 from mixdet.cli.checkpoint_fit import check_copyable
 from mixdet.cli.number_check import check_numbers
 from mixdet.cli.run_plan import plan_training
 from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
+    build_runner,
+    check_tool_config,
     parse_tool_args,
-    run_tool,
     tool_parser,
 )
 from mixdet.engine import (
@@ -38,6 +39,7 @@ from mixdet.engine import (
     read_problem,
     seed_resumably,
 )
+from mixdet.utils import ConfigError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -139,9 +141,16 @@ def checkpoint_dir(cfg: Config) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return run_tool(
-        args, build_config, True, lambda runner, cfg: runner.train()
-    )
+    try:  # every check before anything is written: one line, exit 2
+        cfg = build_config(args)
+        check_tool_config(args, cfg, training=True)
+        prepare_cpu_distributed(cfg, args.launcher)
+    except ConfigError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    runner = build_runner(cfg)
+    runner.train()
+    return 0
 
 
 if __name__ == '__main__':

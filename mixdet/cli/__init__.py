@@ -1,9 +1,10 @@
 """What mixdet's command-line tools share (``tools/``): config and
 dataset checks before any work, config loading and own-data options, CPU
-distributed setup, checkpoint fitting, benchmark timing and the generated
-shapes dataset. Nothing in the library imports it."""
+distributed setup, checkpoint fitting and benchmark timing. Nothing in
+the library imports it."""
 
-from .config_check import ConfigError, check_config
+from ..utils import ConfigError
+from .config_check import check_config
 from .distributed import prepare_cpu_distributed
 from .tool_config import build_runner, load_tool_config
 

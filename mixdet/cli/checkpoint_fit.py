@@ -7,9 +7,14 @@ import torch
 from mmengine.logging import MMLogger
 from torch import nn
 
-from ..converters import compare_keys, uncopyable_keys
-from ..engine import load_checkpoint_file
-from .config_check import ConfigError, check_checkpoint_file
+from ..checkpoint import (
+    UnreadableCheckpoint,
+    compare_keys,
+    read_checkpoint_file,
+    uncopyable_keys,
+)
+from ..utils import ConfigError
+from .config_check import check_checkpoint_file
 
 
 def build_model_quietly(model_cfg: dict) -> nn.Module:
@@ -36,13 +41,10 @@ def read_checkpoint(path: str, name: str) -> object:
     :class:`ConfigError` saying that ``name`` is not a readable
     checkpoint."""
     try:
-        return load_checkpoint_file(path, map_location='cpu')
-    except Exception as error:  # torch raises many kinds for a bad file
-        # (a MemoryError has no message at all)
-        text = (str(error).splitlines() or ['no message'])[0]
+        return read_checkpoint_file(path)
+    except UnreadableCheckpoint as error:
         raise ConfigError(
-            f'{name} {path!r} is not a readable PyTorch checkpoint '
-            f'({type(error).__name__}: {text})'
+            f'{name} {path!r} is not a readable PyTorch checkpoint ({error})'
         ) from None
 
 

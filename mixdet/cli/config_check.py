@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 from ..models.backbones import mixdet_backbones
 from ..scope import mmdet_scope
+from ..utils import ConfigError
 from .coco_check import CHEAP, CHECKER, ERRORS, scan_coco
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -22,10 +23,6 @@ WRAPPERS = (
     'MultiImageMixDataset',
     'SeededDataset',
 )
-
-
-class ConfigError(ValueError):
-    """A config that cannot run, and why."""
 
 
 def _datasets(cfg: Config) -> Iterator[tuple[str, dict]]:
@@ -47,16 +44,6 @@ def _datasets(cfg: Config) -> Iterator[tuple[str, dict]]:
                 ]
             else:
                 yield where, dataset
-
-
-def inner_dataset(cfg: Config, loader: str) -> tuple[dict, int]:
-    """The dataset config of ``loader`` inside its wrappers
-    (``RepeatDataset`` & co.), and how many times they repeat it."""
-    dataset, times = (cfg.get(loader) or {}).get('dataset') or {}, 1
-    while isinstance(dataset.get('dataset'), dict):
-        times *= int(dataset.get('times', 1))
-        dataset = dataset['dataset']
-    return dataset, times
 
 
 def _paths(dataset: dict) -> tuple[str, str]:
@@ -189,7 +176,7 @@ def check_checkpoint_file(path: str, where: str) -> None:
     """Raise unless a local checkpoint ``path`` exists and, if it is a zip
     (every torch save since 1.6), is complete. URLs and ``scheme://``
     names are left to mmengine."""
-    from ..engine.resume import is_complete_checkpoint
+    from ..checkpoint import is_complete_checkpoint
 
     if not isinstance(path, str) or '://' in path:
         return
@@ -252,15 +239,28 @@ def check_config(cfg: Config, training: bool = True) -> None:
 
 
 def _check_config(cfg: Config, training: bool) -> None:
-    from ..swap import check_neck_channels, check_ssd_neck
+    from ..swap import (
+        backbone_outputs,
+        check_neck_channels,
+        check_ssd_neck,
+        is_mixdet_backbone,
+    )
     from .number_check import check_numbers
 
     check_numbers(cfg, training)
     check_model_type(cfg)
     check_checkpoints(cfg)
+    backbone = cfg.model.get('backbone')
     try:
-        check_neck_channels(cfg.model)
-        check_ssd_neck(cfg.model)
+        # build the backbone once for both checks (only mixdet's say)
+        outputs = (
+            backbone_outputs(backbone)
+            if isinstance(backbone, dict)
+            and is_mixdet_backbone(backbone.get('type'))
+            else None
+        )
+        check_neck_channels(cfg.model, outputs)
+        check_ssd_neck(cfg.model, outputs)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     num_classes = _num_classes(cfg.model)

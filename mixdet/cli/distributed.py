@@ -10,7 +10,7 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from .config_check import ConfigError
+from ..utils import ConfigError
 
 
 def prepare_cpu_distributed(cfg: Config, launcher: str) -> None:

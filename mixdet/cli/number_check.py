@@ -4,11 +4,12 @@ would otherwise end in a traceback, in no training at all (exit 0), or in
 NaN checkpoints."""
 
 import math
-from typing import Any, Iterator
+from typing import Any
 
 from mmengine.config import Config
 
-from .config_check import DATALOADERS, ConfigError
+from ..utils import ConfigError, wrapped_datasets
+from .config_check import DATALOADERS
 
 # Larger test/train scales are refused: a 40000 x 40000 resize allocated
 # 4.8 GB before failing.
@@ -45,13 +46,6 @@ def check_real(
         raise ConfigError(f'{where}={value!r}: expected {kind}')
 
 
-def _loader_datasets(loader: dict, where: str) -> Iterator[tuple[str, dict]]:
-    dataset, where = loader.get('dataset'), f'{where}.dataset'
-    while isinstance(dataset, dict):
-        yield where, dataset
-        dataset, where = dataset.get('dataset'), f'{where}.dataset'
-
-
 def _check_scale(step: dict, where: str) -> None:
     for key in ('scale', 'img_scale'):
         if key not in step:
@@ -83,7 +77,7 @@ def check_numbers(cfg: Config, training: bool = True) -> None:
             check_count(loader['batch_size'], f'{name}.batch_size')
         if 'num_workers' in loader:
             check_count(loader['num_workers'], f'{name}.num_workers', 0)
-        for where, dataset in _loader_datasets(loader, name):
+        for where, dataset in wrapped_datasets(cfg, name):
             if 'times' in dataset:
                 check_count(dataset['times'], f'{where}.times')
             for i, step in enumerate(dataset.get('pipeline') or []):

@@ -7,7 +7,8 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config
 
-from .config_check import ConfigError, _datasets, check_coco_file
+from ..utils import ConfigError
+from .config_check import _datasets, check_coco_file
 
 
 def categories(ann_file: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from typing import NamedTuple, Optional
 import torch
 from mmengine.config import Config
 
-from .config_check import inner_dataset
+from ..utils import inner_dataset
 
 # Schedulers that start below the base LR and reach it at their ``end``.
 WARMUPS = ('LinearLR', 'ConstantLR')

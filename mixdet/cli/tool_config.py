@@ -3,15 +3,14 @@
 import argparse
 import os
 import os.path as osp
-import sys
-from typing import Callable, Optional
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .config_check import ConfigError, check_config
-from .distributed import prepare_cpu_distributed
+from ..utils import ConfigError
+from .config_check import check_config
 
 
 def add_cfg_options_argument(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +26,7 @@ def add_cfg_options_argument(parser: argparse.ArgumentParser) -> None:
 def add_force_argument(parser: argparse.ArgumentParser, out: str) -> None:
     """``--force``: replace the existing output ``out`` (how the tool names
     it); never an input file, never through a symbolic link
-    (:func:`mixdet.engine.atomic.check_output_path`)."""
+    (:func:`mixdet.checkpoint.atomic.check_output_path`)."""
     parser.add_argument(
         '--force',
         action='store_true',
@@ -52,7 +51,13 @@ def tool_parser(
         default='none',
         help='job launcher',
     )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help="set by torch's launcher (torchrun passes LOCAL_RANK instead)",
+    )
     return parser
 
 
@@ -126,29 +131,18 @@ def parse_tool_args(
     return args
 
 
-def run_tool(
-    args: argparse.Namespace,
-    build_config: Callable[[argparse.Namespace], Config],
-    training: bool,
-    work: Callable[[Runner, Config], None],
-    last_check: Optional[Callable[[Config], None]] = None,
-) -> int:
-    """Build and check the config (one line and exit code 2 on a
-    :class:`ConfigError`, before anything is written), then build the
-    Runner and do the tool's ``work`` with it. ``last_check`` runs after
-    the cheap checks (e.g. one that builds the model)."""
-    try:
-        cfg = build_config(args)
-        check_config_kept(args.config, cfg.work_dir)
-        check_config(cfg, training=training)
-        if last_check is not None:
-            last_check(cfg)
-        prepare_cpu_distributed(cfg, args.launcher)
-    except ConfigError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-    work(build_runner(cfg), cfg)
-    return 0
+def check_tool_config(
+    args: argparse.Namespace, cfg: Config, training: bool
+) -> None:
+    """The start-up checks of ``tools/train.py`` and ``tools/test.py``,
+    before anything is written: the work dir keeps the user's config, and
+    :func:`check_config`.
+
+    Raises:
+        ConfigError: The first problem, in one line.
+    """
+    check_config_kept(args.config, cfg.work_dir)
+    check_config(cfg, training=training)
 
 
 def check_config_kept(config: str, work_dir: str) -> None:

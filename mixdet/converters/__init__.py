@@ -2,16 +2,14 @@
 
 from .timm_mixnet import (
     ConversionError,
-    compare_keys,
     convert_timm_mixnet,
     extract_state_dict,
-    uncopyable_keys,
+    timm_key,
 )
 
 __all__ = [
     'ConversionError',
-    'compare_keys',
     'convert_timm_mixnet',
     'extract_state_dict',
-    'uncopyable_keys',
+    'timm_key',
 ]

@@ -1,20 +1,10 @@
-"""Training-loop pieces: safe checkpoint loading, atomic saving, resume
-that replays exactly."""
+"""Training-loop pieces: a checkpoint hook whose saves survive a kill,
+resume that replays exactly, seeded randomness. Checkpoint files
+themselves (safe loading, atomic writes) are :mod:`mixdet.checkpoint`'s."""
 
 from .checkpoint_hook import AtomicCheckpointHook
 from .resumable_loop import ResumableEpochBasedTrainLoop
-from .resume import (
-    ResumeError,
-    find_resume_checkpoint,
-    is_complete_checkpoint,
-    read_problem,
-)
-from .safe_load import (
-    CheckpointRefused,
-    drop_config_text,
-    load_checkpoint_file,
-    load_checkpoint_url,
-)
+from .resume import ResumeError, find_resume_checkpoint, read_problem
 from .seeded_randomness import (
     SeededDataset,
     SeededRandomnessHook,
@@ -24,7 +14,6 @@ from .seeded_randomness import (
 
 __all__ = [
     'AtomicCheckpointHook',
-    'CheckpointRefused',
     'ResumableEpochBasedTrainLoop',
     'ResumeError',
     'SeededDataset',
@@ -33,8 +22,4 @@ __all__ = [
     'find_resume_checkpoint',
     'read_problem',
     'seed_resumably',
-    'is_complete_checkpoint',
-    'drop_config_text',
-    'load_checkpoint_file',
-    'load_checkpoint_url',
 ]

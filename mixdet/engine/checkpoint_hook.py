@@ -1,59 +1,18 @@
 """mmengine's CheckpointHook with saves that survive a kill."""
 
-import contextlib
 import os
 import os.path as osp
-import re
-import socket
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from .atomic import atomic_write_text
-
-PARTIAL_SUFFIX = '.part'
-# .<checkpoint name>.<host>-<pid>.part: the writer is named, so a run only
-# removes leftovers of writers that are gone, never another live run's.
-_PARTIAL = re.compile(r'^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.part$')
-
-
-def _host() -> str:
-    """This machine's short name, as partial-file names carry it."""
-    return socket.gethostname().split('.')[0] or 'host'
-
-
-def partial_name(path: str) -> str:
-    """Where this process writes ``path`` before renaming it into place."""
-    folder, name = osp.split(path)
-    return osp.join(folder, f'.{name}.{_host()}-{os.getpid()}{PARTIAL_SUFFIX}')
-
-
-def remove_stale_partials(folder: str) -> list[str]:
-    """Remove the partial saves in ``folder`` whose writer (a process on
-    this host) is gone; returns them. Other hosts' and live writers' files
-    are left alone."""
-    host = _host()
-    removed = []
-    for name in os.listdir(folder) if osp.isdir(folder) else []:
-        match = _PARTIAL.match(name)
-        if match and match['host'] == host and not _alive(int(match['pid'])):
-            path = osp.join(folder, name)
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-                removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, under another user
-    return True
+from ..checkpoint.atomic import (
+    atomic_write_text,
+    partial_name,
+    remove_stale_partials,
+)
 
 
 @HOOKS.register_module()

@@ -10,15 +10,18 @@ from an older checkpoint would later overwrite it.
 import os
 import os.path as osp
 import re
-import zipfile
 from typing import Optional
 
-from .checkpoint_hook import remove_stale_partials
-from .safe_load import CheckpointRefused, load_checkpoint_file
+from ..checkpoint import (
+    UnreadableCheckpoint,
+    is_complete_checkpoint,
+    is_zip,
+    read_checkpoint_file,
+    remove_stale_partials,
+)
 
 # mmengine's CheckpointHook names: epoch_N.pth, iter_N.pth.
 _STEP = re.compile(r'(?:epoch|iter)_(\d+)\.pth$')
-_ZIP_MAGIC = b'PK\x03\x04'
 
 
 class ResumeError(ValueError):
@@ -26,28 +29,13 @@ class ResumeError(ValueError):
     that cannot be read is there (so nothing may start)."""
 
 
-def is_complete_checkpoint(path: str) -> bool:
-    """Whether ``path`` is a whole torch zip checkpoint (a truncated save
-    lacks the zip directory at its end)."""
-    if not osp.isfile(path) or not zipfile.is_zipfile(path):
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return any(n.endswith('data.pkl') for n in archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
 def read_problem(path: str) -> Optional[str]:
     """Why ``path`` cannot be resumed from: mixdet's loader cannot read it,
     or its ``meta`` epoch / iter is not a count (None: it can)."""
     try:
-        checkpoint = load_checkpoint_file(path, map_location='cpu')
-    except CheckpointRefused as error:  # whole: it ends with the advice
-        return ' '.join(str(error).split())
-    except Exception as error:  # torch raises many kinds for a bad file
-        text = ' '.join(str(error).split())
-        return f'{type(error).__name__}: {text[:300]}'
+        checkpoint = read_checkpoint_file(path)
+    except UnreadableCheckpoint as error:
+        return str(error)
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if not isinstance(meta, dict):
         return 'no meta: a bare state dict, not a Runner checkpoint'
@@ -60,9 +48,7 @@ def read_problem(path: str) -> Optional[str]:
 
 def is_cut_short(path: str, problem: str) -> bool:
     """Whether an unreadable ``path`` is a save that was cut short."""
-    with open(path, 'rb') as f:
-        head = f.read(4)
-    if head == _ZIP_MAGIC:
+    if is_zip(path):
         return not is_complete_checkpoint(path)
     return os.path.getsize(path) == 0 or 'EOF' in problem
 

@@ -10,7 +10,6 @@ steps; with no rule for the device it runs only those.
         ...
 """
 
-from .export_policy import EXPORT_RULES, ExportRule, export_rule
 from .fused_depthwise import FusedDepthwiseConv, pad_kernels
 from .mixconv import can_fuse, fused_mixconv
 from .pointwise import block_diagonal_weight, conv1x1, gemm_1x1
@@ -29,10 +28,8 @@ from .policy import (
 )
 
 __all__ = [
-    'EXPORT_RULES',
     'MODES',
     'RULES',
-    'ExportRule',
     'FusedDepthwiseConv',
     'Rule',
     'block_diagonal_weight',
@@ -40,7 +37,6 @@ __all__ = [
     'choose',
     'conv1x1',
     'device_kind',
-    'export_rule',
     'fused_mixconv',
     'gemm_1x1',
     'get_mode',

@@ -12,7 +12,7 @@ mmdet's own SSDLite-MobileNetV2, all at 320x320:
    ``--train-batch`` (with ``--amp``: autocast, and a gradient scaler for
    fp16);
 3. on CPU: the latency of the exported graph (raw outputs, batch 1) in
-   ONNX Runtime, both the graph ``mixdet.ops.EXPORT_RULES`` picks for this
+   ONNX Runtime, both the graph ``mixdet.deploy.EXPORT_RULES`` picks for this
    CPU and the plain one (every MixConv split), and in OpenVINO (f32) if
    installed;
 4. peak memory of one training step: on CPU the resident memory of a
@@ -138,7 +138,7 @@ def ratio(times: dict, name: str) -> float:
     )
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--rounds',
@@ -152,13 +152,44 @@ def main(argv=None) -> int:
         default=6,
         help='interleaved training-step rounds',
     )
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
-    parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--train-batch', type=int, default=8)
-    parser.add_argument('--no-memory', action='store_true')
-    parser.add_argument('--no-onnx', action='store_true')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help="where to run: 'cpu' or 'cuda[:N]'",
+    )
+    parser.add_argument(
+        '--amp',
+        choices=sorted(AMP_DTYPES),
+        default=None,
+        help='autocast to this dtype (default: float32)',
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='inputs and models in channels_last memory format',
+    )
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=1,
+        help='images per latency call',
+    )
+    parser.add_argument(
+        '--train-batch',
+        type=int,
+        default=8,
+        help='images per training step',
+    )
+    parser.add_argument(
+        '--no-memory',
+        action='store_true',
+        help='skip the peak-memory measurement (a process per model)',
+    )
+    parser.add_argument(
+        '--no-onnx',
+        action='store_true',
+        help='skip the ONNX Runtime / OpenVINO latency',
+    )
     parser.add_argument(
         '--breakdown',
         type=int,
@@ -166,7 +197,11 @@ def main(argv=None) -> int:
         metavar='N',
         help='also print the N costliest ops of each eager model',
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     device = torch.device(args.device)
     amp = AMP_DTYPES.get(args.amp)
     cuda = device.type == 'cuda'
@@ -177,7 +212,7 @@ def main(argv=None) -> int:
     if cuda:
         torch.backends.cudnn.benchmark = True
 
-    from mixdet.deployment import RawOutputs, fold_bn
+    from mixdet.deploy import RawOutputs, fold_bn
 
     torch.manual_seed(0)
     where = (
@@ -278,7 +313,7 @@ def main(argv=None) -> int:
         'training it is the throughput relative to mmdet '
         f'({args.train_rounds} rounds; above 1x is faster). "BN folded": '
         'BatchNorm folded into the convs of every model '
-        '(mixdet.deployment.fold_bn).'
+        '(mixdet.deploy.fold_bn).'
     )
     if use_onnx:
         print_deployed(onnx_times, list(models), args.rounds)
@@ -305,9 +340,8 @@ def deployed(model, name: str, tmp: str) -> dict:
 
     import numpy as np
 
-    from mixdet.deployment import export_onnx, runtime_session
+    from mixdet.deploy import export_onnx, export_rule, runtime_session
     from mixdet.models.layers import MixConv2d
-    from mixdet.ops import export_rule
 
     x = np.random.default_rng(0).random((1, 3, 320, 320), np.float32)
     mixed = any(isinstance(m, MixConv2d) for m in model.modules())

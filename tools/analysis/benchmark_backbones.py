@@ -112,23 +112,65 @@ def make_calls(
     return calls
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
-    parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--size', type=int, default=320)
-    parser.add_argument('--rounds', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--mode', choices=ops.MODES, default='fast')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help="where to run: 'cpu' or 'cuda[:N]'",
+    )
+    parser.add_argument(
+        '--amp',
+        choices=sorted(AMP_DTYPES),
+        default=None,
+        help='autocast to this dtype (default: float32)',
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='inputs and models in channels_last memory format',
+    )
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=8,
+        help='images per call',
+    )
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=320,
+        help='side of the square input',
+    )
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=10,
+        help='interleaved timing rounds',
+    )
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=3,
+        help='untimed calls per model first',
+    )
+    parser.add_argument(
+        '--mode',
+        choices=ops.MODES,
+        default='fast',
+        help="mixdet.ops mode for every mixdet model ('reference': plain ops)",
+    )
     parser.add_argument(
         '--compile', action='store_true', help='torch.compile every model'
     )
     parser.add_argument(
         '--only', nargs='+', default=None, help='substrings of model names'
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     device = torch.device(args.device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True

@@ -5,13 +5,13 @@
         [--max-kernels 0 5 7 9 11] [--rounds 60]
 
 For each runtime (on this CPU, float32, batch 1, 320x320, BN folded) and
-each MixNet detector, every export choice of ``mixdet.ops.ExportRule``:
+each MixNet detector, every export choice of ``mixdet.deploy.ExportRule``:
 MixConvs fused (one conv, kernels zero-padded) up to a largest kernel and
 split above it (``--max-kernels``; 0: all split), grouped 1x1 convs
 ``grouped`` or ``dense``. All graphs and mmdet's SSDLite-MobileNetV2 run
 in interleaved rounds; each is reported as its median latency and the
 median over rounds of its latency relative to mmdet's. Ends with the
-``ExportRule`` the fastest choice supports (mixdet/ops/export_policy.py).
+``ExportRule`` the fastest choice supports (mixdet/deploy/export_rules.py).
 """
 
 import argparse
@@ -23,9 +23,9 @@ import tempfile
 import numpy as np
 import torch
 
-from mixdet import ops
+from mixdet import deploy, ops
 from mixdet.cli.timing import interleaved
-from mixdet.deployment import export_onnx, runtime_session
+from mixdet.deploy import export_onnx, runtime_session
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark import MODELS, build  # noqa: E402
@@ -42,23 +42,42 @@ def runner(runtime: str, path: str):
 
 def export(model, path: str, max_kernel: int, pointwise: str) -> str:
     """``model``'s raw outputs exported with that choice (BN folded)."""
-    rule = ops.ExportRule('', '', max_kernel, pointwise, 'measured here')
+    rule = deploy.ExportRule('', '', max_kernel, pointwise, 'measured here')
     return export_onnx(model, path, 320, rule=rule)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--runtimes', nargs='+', default=list(ops.export_policy.RUNTIMES)
+        '--runtimes',
+        nargs='+',
+        default=list(deploy.RUNTIMES),
+        help='runtimes to time the graphs in',
     )
     parser.add_argument(
-        '--models', nargs='+', default=['SSDLite-MixNet-S', 'SSDLite-MixNet-M']
+        '--models',
+        nargs='+',
+        default=['SSDLite-MixNet-S', 'SSDLite-MixNet-M'],
+        help='MixNet detectors to export (names in benchmark.py)',
     )
     parser.add_argument(
-        '--max-kernels', nargs='+', type=int, default=[0, 5, 7, 9, 11]
+        '--max-kernels',
+        nargs='+',
+        type=int,
+        default=[0, 5, 7, 9, 11],
+        help='export choices: MixConvs fused up to this kernel (0: all split)',
     )
-    parser.add_argument('--rounds', type=int, default=60)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=60,
+        help='interleaved timing rounds',
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     torch.manual_seed(0)
     kind = ops.device_kind(torch.device('cpu'))
     print(f'CPU {kind}, {os.cpu_count()} cores, torch {torch.__version__}')
@@ -71,7 +90,7 @@ def main(argv=None) -> int:
     }
     for name in args.models:
         for k in args.max_kernels:
-            for pointwise in ops.export_policy.POINTWISE:
+            for pointwise in deploy.POINTWISE:
                 label = f'{name} fused<={k} {pointwise}'
                 path = f'{tmp}/{len(graphs)}.onnx'
                 graphs[label] = (

@@ -132,22 +132,63 @@ def bench(module, shape, paths, args, backward: bool, extra=None) -> dict:
     return {p: statistics.median(t) for p, t in times.items()}
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size', type=int, default=320)
-    parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=20)
-    parser.add_argument('--archs', nargs='+', default=['s', 'm'])
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--amp', choices=sorted(AMP_DTYPES), default=None)
-    parser.add_argument('--channels-last', action='store_true')
     parser.add_argument(
-        '--ops', nargs='+', choices=list(OPS), default=list(OPS)
+        '--size',
+        type=int,
+        default=320,
+        help='side of the square input to the network',
+    )
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=1,
+        help='images per call',
+    )
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=20,
+        help='interleaved timing rounds',
+    )
+    parser.add_argument(
+        '--archs',
+        nargs='+',
+        default=['s', 'm'],
+        help='MixNet sizes whose MixConv layers are timed',
+    )
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help="where to run: 'cpu' or 'cuda[:N]'",
+    )
+    parser.add_argument(
+        '--amp',
+        choices=sorted(AMP_DTYPES),
+        default=None,
+        help='autocast to this dtype (default: float32)',
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='inputs in channels_last memory format',
+    )
+    parser.add_argument(
+        '--ops',
+        nargs='+',
+        choices=list(OPS),
+        default=list(OPS),
+        help='which ops to time',
     )
     parser.add_argument(
         '--per-layer', action='store_true', help='print every layer'
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     torch.manual_seed(0)
     device = torch.device(args.device)
     if device.type == 'cuda':

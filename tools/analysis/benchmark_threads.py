@@ -97,7 +97,7 @@ def step_seconds(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=8, help='timed steps')
     parser.add_argument('--batch', type=int, default=16, help='images a step')
@@ -115,7 +115,11 @@ def main(argv=None) -> int:
         help='rounds; each measures every setting once, in alternating '
         'order (the machine is noisy: medians over rounds are printed)',
     )  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     print(
         f'{os.cpu_count()} cores; {args.steps} steps of batch {args.batch}, '
         f'median of {args.rounds} interleaved rounds'

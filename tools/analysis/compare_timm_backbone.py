@@ -134,8 +134,8 @@ def max_diff(a, b) -> float:
 def check_same_network(dets: dict, size: int, tmp: str) -> dict[str, str]:
     """Each check's result as text (graphs are written to the folder
     ``tmp``); raises AssertionError on a failure."""
-    from mixdet.complexity import count_madds, count_params
-    from mixdet.deployment import export_onnx, onnx_max_diff
+    from mixdet.analysis.complexity import count_madds, count_params
+    from mixdet.deploy import export_onnx, onnx_max_diff
 
     (m, t) = dets.values()
     x = torch.randn(
@@ -191,8 +191,8 @@ def scores_vs_mmdet(
     passes the config's threshold, so both use 0 here."""
     import numpy as np
 
-    from mixdet.deployment import runtime_session
-    from mixdet.end_to_end import (
+    from mixdet.deploy import runtime_session
+    from mixdet.deploy.end_to_end import (
         detections,
         export_end_to_end,
         mmdet_predictions,
@@ -269,8 +269,8 @@ def main(argv=None) -> int:
 
     import mixdet  # noqa: F401
     from mixdet import ops
-    from mixdet.deployment import runtime_session
-    from mixdet.end_to_end import export_end_to_end
+    from mixdet.deploy import runtime_session
+    from mixdet.deploy.end_to_end import export_end_to_end
 
     register_all_modules()
     torch.set_num_threads(args.threads)

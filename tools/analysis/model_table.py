@@ -31,14 +31,14 @@ from typing import Optional
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers the backbones)
-from mixdet.cli.tool_config import add_force_argument
-from mixdet.complexity import count_madds, count_params
-from mixdet.engine.atomic import (
+from mixdet.analysis.complexity import count_madds, count_params
+from mixdet.analysis.paper import TABLE1
+from mixdet.checkpoint.atomic import (
     atomic_write_bytes,
     atomic_write_text,
     check_output_path,
 )
-from mixdet.paper import TABLE1
+from mixdet.cli.tool_config import add_force_argument
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 CONFIG_DIRS = ('configs/mixconv_mobilenets', 'configs/mixnet')
@@ -105,7 +105,7 @@ def relative(path: str) -> str:
 def test_input_size(cfg: Config) -> tuple[int, int]:
     """(height, width) of the test pipeline's ``Resize`` scale (mmdet's
     scale is (width, height)); 320x320 where there is none."""
-    from mixdet.cli.config_check import inner_dataset
+    from mixdet.utils import inner_dataset
 
     dataset, _ = inner_dataset(cfg, 'test_dataloader')
     for step in dataset.get('pipeline') or cfg.get('test_pipeline') or []:
@@ -315,7 +315,7 @@ def sort_rows(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=key)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -358,6 +358,11 @@ def main(argv=None) -> int:
                 check_output_path(out, inputs, args.force, name)
         except ValueError as error:
             parser.error(str(error))
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     results = load_results(args.results)
     configs = args.configs or ssdlite_configs()
     rows = sort_rows([build_row(p, args.num_classes) for p in configs])

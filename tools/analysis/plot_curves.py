@@ -13,8 +13,8 @@ import json
 import os
 import sys
 
+from mixdet.checkpoint.atomic import atomic_write_bytes, check_output_path
 from mixdet.cli.tool_config import add_force_argument
-from mixdet.engine.atomic import atomic_write_bytes, check_output_path
 
 
 def find_scalars(work_dir: str) -> str:
@@ -84,12 +84,19 @@ def plot_curves(train: list, val: list, out: str) -> None:
     atomic_write_bytes(out, picture.getvalue())
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir')
+    parser.add_argument(
+        'work_dir',
+        help="a training's work dir (its newest vis_data/scalars.json)",
+    )
     parser.add_argument('--out', help='PNG (default WORK_DIR/curves.png)')
     add_force_argument(parser, '--out')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     out = args.out or os.path.join(args.work_dir, 'curves.png')
     try:
         path = find_scalars(args.work_dir)

@@ -7,12 +7,12 @@
 
 ``--end2end``: from BGR images of the export size to mmdeploy's ``dets``
 (B, max_per_img, 5) and ``labels`` after box decoding and NMS with the
-config's ``test_cfg`` (mixdet/end_to_end.py), for a batch of 1 or, with
+config's ``test_cfg`` (mixdet/deploy/end_to_end.py), for a batch of 1 or, with
 ``--dynamic-batch``, any; the tool compares onnxruntime's detections with
 mmdet's ``predict`` on a test image. Without it: backbone + neck + head to
 every level's raw class scores and box deltas, compared with PyTorch.
 The graph is the one measured fastest for ``--runtime`` on ``--target``
-(default: this CPU's kind, e.g. cpu-avx512) in ``mixdet.ops.EXPORT_RULES``
+(default: this CPU's kind, e.g. cpu-avx512) in ``mixdet.deploy.EXPORT_RULES``
 (MixConvs fused up to a kernel size, else split; grouped 1x1 convs grouped
 or dense); where nothing was measured, every MixConv fused. The two last
 flags override the rule (measure with tools/analysis/benchmark_export.py).
@@ -29,7 +29,7 @@ import torch
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError
+from mixdet.checkpoint.atomic import check_output_path
 from mixdet.cli.checkpoint_fit import (
     build_model_quietly,
     fit_heads_to_checkpoint,
@@ -37,16 +37,20 @@ from mixdet.cli.checkpoint_fit import (
     read_whole_checkpoint,
 )
 from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
-from mixdet.deployment import export_onnx, onnx_max_diff
-from mixdet.end_to_end import (
+from mixdet.deploy import export_onnx, onnx_max_diff
+from mixdet.deploy.end_to_end import (
     check_exportable,
     compare_with_mmdet,
     export_end_to_end,
     pipeline_resize,
 )
-from mixdet.engine.atomic import check_output_path
-from mixdet.ops import export_rule
-from mixdet.ops.export_policy import DEFAULT, POINTWISE, RUNTIMES
+from mixdet.deploy.export_rules import (
+    DEFAULT,
+    POINTWISE,
+    RUNTIMES,
+    export_rule,
+)
+from mixdet.utils import ConfigError
 
 
 def describe(rule, model: torch.nn.Module) -> str:
@@ -73,10 +77,18 @@ def describe(rule, model: torch.nn.Module) -> str:
     return f'for {rule.runtime} on {rule.device}: {chosen} ({rule.measured})'
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('files', nargs='+', metavar='[CHECKPOINT] OUT.onnx')
+    parser.add_argument(
+        'config',
+        help='the detector config',
+    )
+    parser.add_argument(
+        'files',
+        nargs='+',
+        metavar='[CHECKPOINT] OUT.onnx',
+        help='a checkpoint (optional: random weights without) and the file',
+    )
     parser.add_argument(
         '--size',
         type=int,
@@ -122,7 +134,11 @@ def main(argv=None) -> int:
     )
     add_cfg_options_argument(parser)
     add_force_argument(parser, 'OUT.onnx')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if len(args.files) > 2 or not args.files[-1].endswith('.onnx'):
         print('error: expected [CHECKPOINT] OUT.onnx', file=sys.stderr)
         return 2
@@ -172,7 +188,7 @@ def main(argv=None) -> int:
                 model, checkpoint, args.config, loaded
             )
             model.load_state_dict(state, strict=True)
-        if args.end2end:
+        if args.end2end:  # the head first: no option fixes that one
             check_exportable(model)
         try:
             pipeline_size, resize = pipeline_resize(cfg)

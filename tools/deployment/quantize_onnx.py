@@ -11,9 +11,9 @@ quantize (QDQ: conv weights int8 per channel, activations uint8 per
 tensor; box decoding and NMS stay float), with ranges calibrated on
 ``--calib-images`` images of the config's training set through its test
 pipeline; the convs of the ``--keep-float`` groups stay float
-(mixdet/quantization.py). With
+(mixdet/deploy/quantize.py). With
 ``--compare``: the COCO metrics of both graphs on the test set (the
-config's evaluator, as tools/deployment/test_onnx.py) and their latency
+config's evaluator, as tools/deployment/evaluate_onnx.py) and their latency
 in each runtime, interleaved, in one table.
 """
 
@@ -26,7 +26,8 @@ import numpy as np
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError, check_config
+from mixdet.checkpoint.atomic import check_output_path
+from mixdet.cli import check_config
 from mixdet.cli.timing import interleaved
 from mixdet.cli.tool_config import (
     add_cfg_options_argument,
@@ -34,16 +35,16 @@ from mixdet.cli.tool_config import (
     add_own_data_arguments,
     apply_own_data_arguments,
 )
-from mixdet.engine.atomic import check_output_path
-from mixdet.evaluate_onnx import check_end_to_end
-from mixdet.ops.export_policy import RUNTIMES
-from mixdet.quantization import KEEP_FLOAT
+from mixdet.deploy.evaluate import check_end_to_end
+from mixdet.deploy.export_rules import RUNTIMES
+from mixdet.deploy.quantize import KEEP_FLOAT
+from mixdet.utils import ConfigError
 
 
 def compare(cfg, graphs: dict, runtimes: list, rounds: int = 100) -> None:
     """Print mAP and latency of each graph in each runtime."""
-    from mixdet.deployment import runtime_session
-    from mixdet.evaluate_onnx import evaluate_onnx, graph_input_size
+    from mixdet.deploy import runtime_session
+    from mixdet.deploy.evaluate import evaluate_onnx, graph_input_size
 
     h, w = graph_input_size(next(iter(graphs.values())))
     x = np.random.default_rng(0).random((1, 3, h, w), np.float32) * 255
@@ -68,7 +69,7 @@ def compare(cfg, graphs: dict, runtimes: list, rounds: int = 100) -> None:
         )
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         'config', help='the config the graph was exported from'
@@ -114,7 +115,11 @@ def main(argv=None) -> int:
     add_cfg_options_argument(parser)
     add_own_data_arguments(parser, training=True)
     add_force_argument(parser, 'INT8.onnx')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
         if not os.path.isfile(args.config):
             raise ValueError(f'config {args.config!r} does not exist')
@@ -131,7 +136,7 @@ def main(argv=None) -> int:
             cfg.merge_from_dict(args.cfg_options)
         apply_own_data_arguments(cfg, args)
         check_config(cfg, training=True)
-        from mixdet.quantization import quantize_int8
+        from mixdet.deploy.quantize import quantize_int8
 
         kept = quantize_int8(
             cfg,

@@ -17,24 +17,35 @@ import sys
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli.config_check import inner_dataset
+from mixdet.checkpoint.atomic import check_output_path
 from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
-from mixdet.engine.atomic import check_output_path
+from mixdet.utils import inner_dataset
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument(
+        'config',
+        help='the config whose dataloaders to draw',
+    )
     parser.add_argument(
         '--output-dir', required=True, help='folder for the drawn images'
     )
     add_force_argument(parser, 'drawn images in --output-dir')
-    parser.add_argument('--split', choices=('train', 'val', 'test'))
+    parser.add_argument(
+        '--split',
+        choices=('train', 'val', 'test'),
+        help='which dataloader (default: train)',
+    )
     parser.add_argument(
         '--num', type=int, default=20, help='images to draw (default 20)'
     )
     add_cfg_options_argument(parser)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     split = args.split or 'train'
     if not os.path.isfile(args.config):
         print(f'error: config {args.config!r} does not exist', file=sys.stderr)

@@ -18,11 +18,8 @@ import sys
 from mmengine.utils import track_iter_progress
 
 from mixdet.cli.coco_check import scan_coco
-from mixdet.cli.config_check import (
-    ConfigError,
-    check_coco_file,
-    dataset_sources,
-)
+from mixdet.cli.config_check import check_coco_file, dataset_sources
+from mixdet.utils import ConfigError
 
 
 def parse_args(argv=None) -> argparse.Namespace:

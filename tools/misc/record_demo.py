@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from mixdet.engine.atomic import atomic_write_text
+from mixdet.checkpoint.atomic import atomic_write_text
 
 REPO = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +47,7 @@ def readme_with_table(readme: str, metrics: dict) -> str:
     return f'{before}{START}\n{demo_table(metrics)}\n{END}{after}'
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         'metrics', nargs='?', help="a demo run's metrics.json (tools/test.py)"
@@ -60,6 +60,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.check == (args.metrics is not None):
         parser.error('give either METRICS or --check')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     with open(README) as f:
         readme = f.read()
     if args.check:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError
+from mixdet.checkpoint.atomic import atomic_write_bytes, check_output_path
 from mixdet.cli.checkpoint_fit import (
     checkpoint_classes,
     fitting_state_dict,
@@ -31,7 +31,7 @@ from mixdet.cli.checkpoint_fit import (
 )
 from mixdet.cli.own_data import set_num_classes
 from mixdet.cli.tool_config import add_cfg_options_argument, add_force_argument
-from mixdet.engine.atomic import atomic_write_bytes, check_output_path
+from mixdet.utils import ConfigError
 
 IMAGE_TYPES = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -164,10 +164,16 @@ def grid(tiles: list[np.ndarray], cols: int = 4) -> np.ndarray:
     return np.vstack(rows)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument(
+        'config',
+        help='the detector config',
+    )
+    parser.add_argument(
+        'checkpoint',
+        help='the trained checkpoint',
+    )
     parser.add_argument(
         '--images',
         nargs='+',
@@ -193,7 +199,11 @@ def main(argv=None) -> int:
         '--out', default='predictions.png', help='the picture to write'
     )
     add_force_argument(parser, '--out')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
         for path, what in (
             (args.config, 'config'),

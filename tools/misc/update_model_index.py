@@ -21,9 +21,9 @@ import yaml
 from mmengine.config import Config
 
 import mixdet
-from mixdet.complexity import count_madds, count_params
-from mixdet.engine.atomic import atomic_write_text
-from mixdet.paper import TABLE1
+from mixdet.analysis.complexity import count_madds, count_params
+from mixdet.analysis.paper import TABLE1
+from mixdet.checkpoint.atomic import atomic_write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 PAPER = dict(
@@ -72,7 +72,7 @@ FAMILIES = (
         'SSDLite-Shapes-Demo',
         ('SSDLite', 'MixNet', 'MobileNetV2', 'MixConv'),
         'mixdet shapes (generated)',
-        'mixdet/cli/shapes.py',
+        'mixdet/testing/shapes.py',
     ),
 )
 
@@ -200,14 +200,18 @@ def render() -> dict[str, str]:
     return files
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--check',
         action='store_true',
         help='write nothing; exit 1 naming the files that are out of date',
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     stale = []
     for path, text in render().items():
         full = os.path.join(REPO, path)

@@ -14,18 +14,19 @@ import sys
 
 import torch
 
-from mixdet.cli import ConfigError
+from mixdet.checkpoint import compare_keys
+from mixdet.checkpoint.atomic import atomic_path, check_output_path
 from mixdet.cli.checkpoint_fit import read_checkpoint
 from mixdet.cli.tool_config import add_force_argument
 from mixdet.converters import (
     ConversionError,
-    compare_keys,
     convert_timm_mixnet,
     extract_state_dict,
+    timm_key,
 )
-from mixdet.engine.atomic import atomic_path, check_output_path
 from mixdet.models.backbones.mixnet import MixNet
 from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+from mixdet.utils import ConfigError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -113,7 +114,11 @@ def convert_file(
     candidates = list(MIXNET_ARCHS) if arch == 'auto' else [arch]
     report = {}
     for name in candidates:
-        problems = compare_keys(backbone_keys(name), backbone, list(source))
+        problems = compare_keys(
+            backbone_keys(name),
+            backbone,
+            lambda key: timm_key(key, list(source)),
+        )
         if not problems:
             break
         report[name] = problems

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from .deployment import runtime_session
 from .end_to_end import detections
+from .runtime import runtime_session
 
 
 def check_end_to_end(onnx_file: str, name: str = 'MODEL.onnx') -> None:
@@ -88,7 +88,7 @@ def evaluate_onnx(
     from mmengine.evaluator import Evaluator
     from mmengine.runner import Runner
 
-    from .scope import mmdet_scope
+    from ..scope import mmdet_scope
 
     size = graph_input_size(onnx_file)
     run = runtime_session(runtime, onnx_file)

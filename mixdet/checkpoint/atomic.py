@@ -1,7 +1,12 @@
-"""Write files so that a reader (or a crash) never sees half of one."""
+"""Write files so that a reader (or a crash) never sees half of one: each
+is written to a hidden partial file beside it, named after its writer,
+and renamed into place when whole."""
 
+import contextlib
 import os
-import tempfile
+import os.path as osp
+import re
+import socket
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -45,6 +50,49 @@ def check_output_path(
         )
 
 
+PARTIAL_SUFFIX = '.part'
+# .<checkpoint name>.<host>-<pid>.part: the writer is named, so a run only
+# removes leftovers of writers that are gone, never another live run's.
+_PARTIAL = re.compile(r'^\..+\.(?P<host>[^.]+)-(?P<pid>\d+)\.part$')
+
+
+def _host() -> str:
+    """This machine's short name, as partial-file names carry it."""
+    return socket.gethostname().split('.')[0] or 'host'
+
+
+def partial_name(path: str) -> str:
+    """Where this process writes ``path`` before renaming it into place."""
+    folder, name = osp.split(path)
+    return osp.join(folder, f'.{name}.{_host()}-{os.getpid()}{PARTIAL_SUFFIX}')
+
+
+def remove_stale_partials(folder: str) -> list[str]:
+    """Remove the partial saves in ``folder`` whose writer (a process on
+    this host) is gone; returns them. Other hosts' and live writers' files
+    are left alone."""
+    host = _host()
+    removed = []
+    for name in os.listdir(folder) if osp.isdir(folder) else []:
+        match = _PARTIAL.match(name)
+        if match and match['host'] == host and not _alive(int(match['pid'])):
+            path = osp.join(folder, name)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True
+
+
 @contextmanager
 def atomic_path(path: str, mode: Optional[int] = None) -> Iterator[str]:
     """Yield a temporary path beside ``path``; when the block ends without
@@ -58,10 +106,9 @@ def atomic_path(path: str, mode: Optional[int] = None) -> Iterator[str]:
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix=f'.{os.path.basename(path)}.', suffix='.part'
-    )
-    os.close(fd)
+    tmp = partial_name(os.path.join(directory, os.path.basename(path)))
+    with open(tmp, 'wb'):  # this process's own leftover, if any, goes
+        pass
     try:
         yield tmp
         with open(tmp, 'rb') as f:

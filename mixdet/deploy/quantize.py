@@ -19,6 +19,8 @@ from typing import Iterable, Optional
 import numpy as np
 from mmengine.config import Config
 
+from ..utils import inner_dataset
+
 # groups of Conv nodes that can be kept in float
 KEEP_FLOAT = {
     'none': 'quantize every conv',
@@ -33,12 +35,9 @@ def calibration_images(cfg: Config, count: int) -> list[np.ndarray]:
     (1x3xHxW BGR float32), through the test pipeline."""
     from mmengine.dataset import Compose
 
-    from .scope import mmdet_scope
+    from ..scope import mmdet_scope
 
-    dataset_cfg = cfg.train_dataloader.dataset
-    while 'dataset' in dataset_cfg:  # RepeatDataset & co.
-        dataset_cfg = dataset_cfg['dataset']
-    dataset_cfg = dict(dataset_cfg, pipeline=[])
+    dataset_cfg = dict(inner_dataset(cfg, 'train_dataloader')[0], pipeline=[])
     with mmdet_scope():
         from mmdet.registry import DATASETS
 
@@ -109,7 +108,7 @@ def quantize_int8(
         quantize_static,
     )
 
-    from .engine.atomic import atomic_path
+    from ..checkpoint.atomic import atomic_path
 
     unknown = set(keep_float) - set(KEEP_FLOAT)
     if unknown:

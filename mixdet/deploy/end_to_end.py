@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .ops import ExportRule
+from ..utils import wrapped_datasets
+from .export_rules import ExportRule
 
 
 class ClasswiseNMS(torch.autograd.Function):
@@ -218,10 +219,10 @@ def export_end_to_end(
     """Write ``out_file`` (all or nothing): ``detector`` from BGR images of
     ``size`` x ``size`` to ``dets`` and ``labels`` (a fixed batch of 1, or
     any with ``dynamic_batch``), exported as ``rule`` says
-    (``mixdet.deployment.for_runtime``); checked with onnx."""
-    from .deployment import for_runtime, write_onnx
+    (:func:`mixdet.deploy.for_runtime`); checked with onnx."""
+    from .fold import for_runtime
+    from .onnx_export import write_onnx
 
-    check_exportable(detector)
     model = EndToEnd(for_runtime(detector, rule), (size, size))
     return write_onnx(
         model, out_file, size, ['dets', 'labels'], opset, dynamic_batch
@@ -269,13 +270,10 @@ def compare_with_mmdet(
     """Run ``onnx_file`` in onnxruntime and mmdet's ``predict`` on the same
     BGR image (1, 3, H, W): the detection counts, the largest box
     difference and whether labels agree, in order."""
-    import onnxruntime as ort
+    from .runtime import runtime_session
 
     boxes, scores, labels = mmdet_predictions(detector.eval(), image)
-    session = ort.InferenceSession(
-        onnx_file, providers=['CPUExecutionProvider']
-    )
-    dets, found = session.run(None, {'image': image.numpy()})
+    dets, found = runtime_session('onnxruntime', onnx_file)(image.numpy())
     got = detections(dets[0], found[0])
     n = min(len(boxes), len(got[0]))
     return dict(
@@ -297,10 +295,8 @@ def pipeline_resize(cfg) -> tuple[Optional[int], Optional[str]]:
             square input would see those images stretched, unlike the model
             that was tested.
     """
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    where = 'test_dataloader.dataset'
-    while isinstance(dataset.get('dataset'), dict):
-        dataset, where = dataset['dataset'], f'{where}.dataset'
+    chain = wrapped_datasets(cfg, 'test_dataloader')
+    where, dataset = chain[-1] if chain else ('', {})
     for i, step in enumerate(dataset.get('pipeline') or []):
         if not isinstance(step, dict) or 'Resize' not in str(step.get('type')):
             continue

@@ -1,6 +1,6 @@
 """Evaluate an exported end-to-end detector on the config's test set.
 
-    python tools/deployment/test_onnx.py CONFIG MODEL.onnx
+    python tools/deployment/evaluate_onnx.py CONFIG MODEL.onnx
         [--runtime onnxruntime|openvino] [--cfg-options k=v ...]
 
 MODEL.onnx is a graph from ``export_onnx.py --end2end`` (float or INT8);
@@ -17,17 +17,18 @@ import sys
 from mmengine.config import Config
 
 import mixdet  # noqa: F401  (registers modules, applies the fixes)
-from mixdet.cli import ConfigError, check_config
+from mixdet.cli import check_config
 from mixdet.cli.tool_config import (
     add_cfg_options_argument,
     add_own_data_arguments,
     apply_own_data_arguments,
 )
-from mixdet.evaluate_onnx import check_end_to_end, evaluate_onnx
-from mixdet.ops.export_policy import RUNTIMES
+from mixdet.deploy.evaluate import check_end_to_end, evaluate_onnx
+from mixdet.deploy.export_rules import RUNTIMES
+from mixdet.utils import ConfigError
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         'config', help='the config the graph was exported from'
@@ -45,7 +46,11 @@ def main(argv=None) -> int:
     )
     add_cfg_options_argument(parser)
     add_own_data_arguments(parser, training=False)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
         if not os.path.isfile(args.config):
             raise ValueError(f'config {args.config!r} does not exist')

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from .policy import device_kind
+from ..ops import device_kind
 
 RUNTIMES = ('onnxruntime', 'openvino')
 POINTWISE = ('grouped', 'dense')

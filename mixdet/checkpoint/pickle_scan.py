@@ -16,6 +16,8 @@ import pickletools
 import zipfile
 from typing import IO, Any, NamedTuple, Optional, Union
 
+from .file_format import ZIP_MAGIC
+
 
 class Scan(NamedTuple):
     """The globals a pickle names and those it calls, as ``module.name``;
@@ -169,7 +171,7 @@ def scan_checkpoint(file: Union[str, os.PathLike, IO[bytes]]) -> Scan:
         with (
             open(file, 'rb') if start is None else contextlib.nullcontext(file)
         ) as stream:
-            if stream.read(4) == b'PK\x03\x04':
+            if stream.read(4) == ZIP_MAGIC:
                 raise zipfile.BadZipFile('a zip without its directory')
             stream.seek(-4, io.SEEK_CUR)
             # magic number, protocol, system info, then the checkpoint
