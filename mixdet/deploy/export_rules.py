@@ -32,8 +32,7 @@ class ExportRule(NamedTuple):
 # -M at 320x320, batch 1, float32, BN folded) on a 2-core Intel Xeon with
 # AVX-512, onnxruntime 1.32, OpenVINO 2026.4. A runtime or CPU not listed
 # gets every MixConv fused and grouped 1x1 convs grouped (DEFAULT): fused
-# beat split in both runtimes measured, by 8% to 39%, and it is what
-# mixdet exported before these rules.
+# beat split in both runtimes measured, by 8% to 39%.
 EXPORT_RULES: tuple[ExportRule, ...] = (
     # ORT: all fused + dense 16.7 vs plain 22.3 ms (S), 20.4 vs 28.7 (M);
     # each step towards it (fusing up to 5, 7, 9, 11; dense) was faster.

@@ -55,8 +55,8 @@ def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
 
 
 # Wider than 8x the paper's widths, a backbone's memory is out of reach of
-# any one GPU; a larger value is a typo (widen_factor=1000 ran out of
-# memory after 26 s instead of failing at once).
+# any one GPU: a larger value is a typo, refused before anything is
+# allocated.
 MAX_WIDEN_FACTOR = 8.0
 
 

@@ -21,7 +21,7 @@ KernelSizes = Union[int, Sequence[int]]
 
 
 # The paper's largest kernel is 11x11; past 31x31 a depthwise kernel is a
-# typo (k4001 failed allocating instead of naming the argument).
+# typo, refused by name before a weight is allocated.
 MAX_KERNEL_SIZE = 31
 
 
