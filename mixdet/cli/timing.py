@@ -33,6 +33,24 @@ def interleaved(
 AMP_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 
+def add_device_arguments(parser) -> None:
+    """The benchmarks' ``--device``, ``--amp`` and ``--channels-last``."""
+    parser.add_argument(
+        '--device', default='cpu', help="where to run: 'cpu' or 'cuda[:N]'"
+    )
+    parser.add_argument(
+        '--amp',
+        choices=sorted(AMP_DTYPES),
+        default=None,
+        help='autocast to this dtype (default: float32)',
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='inputs (and models) in channels_last memory format',
+    )
+
+
 def memory_format(channels_last: bool) -> torch.memory_format:
     """The memory format the benchmarks' ``--channels-last`` asks for."""
     return torch.channels_last if channels_last else torch.contiguous_format

@@ -42,6 +42,7 @@ import torch
 
 from mixdet.cli.timing import (
     AMP_DTYPES,
+    add_device_arguments,
     interleaved,
     op_breakdown,
     synchronize,
@@ -152,22 +153,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=6,
         help='interleaved training-step rounds',
     )
-    parser.add_argument(
-        '--device',
-        default='cpu',
-        help="where to run: 'cpu' or 'cuda[:N]'",
-    )
-    parser.add_argument(
-        '--amp',
-        choices=sorted(AMP_DTYPES),
-        default=None,
-        help='autocast to this dtype (default: float32)',
-    )
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='inputs and models in channels_last memory format',
-    )
+    add_device_arguments(parser)
     parser.add_argument(
         '--batch',
         type=int,

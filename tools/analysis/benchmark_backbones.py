@@ -25,6 +25,7 @@ import torch
 from mixdet import ops
 from mixdet.cli.timing import (
     AMP_DTYPES,
+    add_device_arguments,
     interleaved,
     synchronize,
 )
@@ -114,22 +115,7 @@ def make_calls(
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--device',
-        default='cpu',
-        help="where to run: 'cpu' or 'cuda[:N]'",
-    )
-    parser.add_argument(
-        '--amp',
-        choices=sorted(AMP_DTYPES),
-        default=None,
-        help='autocast to this dtype (default: float32)',
-    )
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='inputs and models in channels_last memory format',
-    )
+    add_device_arguments(parser)
     parser.add_argument(
         '--batch',
         type=int,

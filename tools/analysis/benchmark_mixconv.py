@@ -25,6 +25,7 @@ import torch
 from mixdet import ops
 from mixdet.cli.timing import (
     AMP_DTYPES,
+    add_device_arguments,
     interleaved,
     synchronize,
 )
@@ -158,22 +159,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=['s', 'm'],
         help='MixNet sizes whose MixConv layers are timed',
     )
-    parser.add_argument(
-        '--device',
-        default='cpu',
-        help="where to run: 'cpu' or 'cuda[:N]'",
-    )
-    parser.add_argument(
-        '--amp',
-        choices=sorted(AMP_DTYPES),
-        default=None,
-        help='autocast to this dtype (default: float32)',
-    )
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='inputs in channels_last memory format',
-    )
+    add_device_arguments(parser)
     parser.add_argument(
         '--ops',
         nargs='+',
