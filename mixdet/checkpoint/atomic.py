@@ -107,7 +107,11 @@ def atomic_path(path: str, mode: Optional[int] = None) -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     tmp = partial_name(os.path.join(directory, os.path.basename(path)))
-    with open(tmp, 'wb'):  # this process's own leftover, if any, goes
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(tmp)  # a leftover of this process (its pid is ours)
+    # created anew, never through a link; a second writer of the same file
+    # in this process fails here instead of sharing the partial file
+    with open(tmp, 'xb'):
         pass
     try:
         yield tmp
@@ -116,7 +120,7 @@ def atomic_path(path: str, mode: Optional[int] = None) -> Iterator[str]:
         os.chmod(tmp, 0o666 & ~current_umask() if mode is None else mode)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.remove(tmp)
 
 
