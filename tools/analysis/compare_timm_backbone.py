@@ -78,6 +78,7 @@ def build_pair(arch: str) -> tuple[torch.nn.Module, torch.nn.Module]:
 
     from mixdet.cli.checkpoint_fit import build_model_quietly
     from mixdet.converters import convert_timm_mixnet
+    from mixdet.swap import swap_backbone
 
     cfg = Config.fromfile(os.path.join(REPO, CONFIG.format(arch)))
     timm_backbone = dict(
@@ -93,21 +94,14 @@ def build_pair(arch: str) -> tuple[torch.nn.Module, torch.nn.Module]:
         out_indices=OUT_INDICES,
         norm_cfg=dict(type='BN', eps=1e-5, momentum=0.1),
     )
-    models = []
-    for backbone in (mixdet_backbone, timm_backbone):
-        model = copy.deepcopy(cfg.model)
-        model.backbone = backbone
-        models.append(model)
+    # swap_backbone sizes the SSDLite neck and head for these features;
+    # timm's levels with other channels would fail the first forward
+    mixdet_model = swap_backbone(copy.deepcopy(cfg.model), mixdet_backbone)
+    timm_model = copy.deepcopy(mixdet_model)
+    timm_model.backbone = timm_backbone
     torch.manual_seed(0)
-    timm_det = build_model_quietly(models[1])
-    channels = list(timm_det.backbone.timm_model.feature_info.channels())
-    extra = list(cfg.model.neck.out_channels[len(channels) :])
-    for model in models:
-        model.neck.in_channels = channels
-        model.neck.out_channels = channels + extra
-        model.bbox_head.in_channels = channels + extra
-    timm_det = build_model_quietly(models[1])
-    mixdet_det = build_model_quietly(models[0])
+    timm_det = build_model_quietly(timm_model)
+    mixdet_det = build_model_quietly(mixdet_model)
     weights = convert_timm_mixnet(timm_det.backbone.timm_model.state_dict())
     missing, unexpected = mixdet_det.backbone.load_state_dict(
         weights, strict=False
