@@ -250,13 +250,18 @@ def _check_config(cfg: Config, training: bool) -> None:
     check_numbers(cfg, training)
     check_model_type(cfg)
     check_checkpoints(cfg)
-    backbone = cfg.model.get('backbone')
+    backbone, neck = cfg.model.get('backbone'), cfg.model.get('neck')
+    if isinstance(neck, (list, tuple)):
+        neck = neck[0] if neck else None
     try:
-        # build the backbone once for both checks (only mixdet's say)
+        # build the backbone once for both neck checks, and only when
+        # they need it (a neck with in_channels; only mixdet's say)
         outputs = (
             backbone_outputs(backbone)
             if isinstance(backbone, dict)
             and is_mixdet_backbone(backbone.get('type'))
+            and isinstance(neck, dict)
+            and 'in_channels' in neck
             else None
         )
         check_neck_channels(cfg.model, outputs)
